@@ -1,0 +1,43 @@
+# Everything runs inside .venv, created on first use from the pins in pyproject.toml.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+export PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS := 4
+
+.PHONY: setup demo test lint format check goldens bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/recon demo --out data/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: lint test
+
+# Rewrite the golden outputs of every format from its sample file.
+goldens: $(STAMP)
+	RECON_REGENERATE_GOLDENS=1 $(BIN)/python -m pytest tests/sources -q
+
+clean:
+	rm -rf $(VENV) data/demo .pytest_cache

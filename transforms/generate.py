@@ -1,0 +1,673 @@
+"""Seeded, deterministic demo/test data: a multi-day inbox in every generated format,
+a recon.toml for it, and answer_key.csv listing each injected difference.
+
+Amounts are integer fen throughout; only the writers format them as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WECHAT, ALLINPAY = "WECHAT", "ALLINPAY"
+COUNTERPARTY = {
+    WECHAT: ("财付通支付科技有限公司", "110060477010101"),
+    ALLINPAY: ("通联支付网络服务股份有限公司", "310066865018010"),
+}
+COLLECTION_ACCOUNT = "44050110020200000888"
+COLLECTION_NAME = "某某科技有限公司还款归集户"
+LENDERS = ("LENDER_A", "LENDER_B")
+FEE_PER_MILLE = {WECHAT: 6, ALLINPAY: 3}
+
+PLATFORM_HEADER = (
+    "order_no,order_type,orig_order_no,loan_no,installment_no,borrower_id,lender_code,channel,"
+    "channel_txn_id,amount,principal,interest,fee,penalty,installment_due,status,created_at,paid_at"
+)
+WECHAT_HEADER = (
+    "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
+    "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,"
+    "商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+).split(",")
+WECHAT_SUMMARY = (
+    "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+)
+ALLINPAY_HEADER = (
+    "通联订单号|订单类型|交易金额(分)|平台抽佣金额(分)|交易时间|商户订单号|原商户订单号|原通联订单号|"
+    "支付模式|扩展参数|结算金额(分)|渠道手续费(分)|卡号"
+)
+BANK_HEADER = (
+    "账号,账户名称,交易时间,借方发生额（支取）,贷方发生额（收入）,余额,币种,对方户名,对方账号,对方开户机构,"
+    "记账日期,摘要,备注,账户明细编号-交易流水号"
+)
+
+
+def yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def yuan_thousands(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100:,}.{fen % 100:02d}"
+
+
+def fee_fen(channel: str, amount_fen: int) -> int:
+    """Per-transaction fee, rounded half-up to the fen (what the channel deducts)."""
+    return (amount_fen * FEE_PER_MILLE[channel] * 2 + 1000) // 2000
+
+
+@dataclass
+class Order:
+    order_no: str
+    order_type: str
+    orig_order_no: str
+    loan_no: str
+    installment_no: int
+    borrower_id: str
+    lender_code: str
+    channel: str
+    channel_txn_id: str
+    principal: int
+    interest: int
+    fee: int
+    penalty: int
+    installment_due: int
+    status: str
+    created_at: dt.datetime
+    paid_at: dt.datetime | None
+
+    @property
+    def amount(self) -> int:
+        return self.principal + self.interest + self.fee + self.penalty
+
+
+@dataclass
+class Txn:
+    channel: str
+    channel_txn_id: str
+    merchant_order_no: str
+    txn_type: str  # PAY | REFUND
+    amount: int
+    time: dt.datetime
+    file_day: dt.date  # the inbox day whose channel file lists it
+    orig_txn_id: str = ""
+    orig_order_no: str = ""
+    card_no: str = ""
+
+    @property
+    def fee(self) -> int:
+        f = fee_fen(self.channel, self.amount)
+        return -f if self.txn_type == "REFUND" else f
+
+
+@dataclass
+class BankLine:
+    day: dt.date
+    time: dt.datetime
+    credit: int
+    counterparty: tuple[str, str]
+    narrative: str
+    txn_id: str
+
+
+@dataclass
+class World:
+    start: dt.date
+    days: int
+    orders: dict[dt.date, list[Order]] = field(default_factory=dict)
+    txns: list[Txn] = field(default_factory=list)
+    bank: list[BankLine] = field(default_factory=list)
+    answers: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def dates(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range(self.days)]
+
+    @property
+    def last(self) -> dt.date:
+        return self.dates[-1]
+
+
+class Generator:
+    def __init__(self, start: dt.date, days: int, orders: int, seed: int):
+        if days < 3:
+            raise ValueError(
+                "--days must be at least 3 so injected differences age past their pending window"
+            )
+        self.rng = random.Random(seed)
+        self.world = World(start, days)
+        self.per_day = orders
+        self.seq = 0
+
+    def next_id(self, prefix: str, day: dt.date, width: int = 8) -> str:
+        self.seq += 1
+        return f"{prefix}{day:%Y%m%d}{self.seq:0{width}d}"
+
+    def txn_id(self, channel: str, day: dt.date) -> str:
+        self.seq += 1
+        return (
+            f"42000{day:%Y%m%d}{self.seq:015d}"
+            if channel == WECHAT
+            else f"TL{day:%y%m%d}{self.seq:012d}"
+        )
+
+    def moment(self, day: dt.date, lo: int = 8 * 3600, hi: int = 23 * 3600) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time()) + dt.timedelta(
+            seconds=self.rng.randrange(lo, hi)
+        )
+
+    def new_order(
+        self,
+        day: dt.date,
+        channel: str | None = None,
+        due: int | None = None,
+        split: int | None = None,
+    ) -> Order:
+        r = self.rng
+        channel = channel or r.choice((WECHAT, ALLINPAY))
+        principal = r.randrange(10000, 300000)
+        interest = r.randrange(100, 5000)
+        fee = r.randrange(0, 3000)
+        penalty = r.choice((0, 0, 0, r.randrange(100, 2000)))
+        created = self.moment(day)
+        order = Order(
+            order_no=self.next_id("PO", day),
+            order_type="REPAY",
+            orig_order_no="",
+            loan_no=f"LN{r.randrange(10**9, 10**10)}",
+            installment_no=r.randrange(1, 13),
+            borrower_id=f"U{r.randrange(10**8, 10**9)}",
+            lender_code=r.choice(LENDERS),
+            channel=channel,
+            channel_txn_id=self.txn_id(channel, day),
+            principal=principal,
+            interest=interest,
+            fee=fee,
+            penalty=penalty,
+            installment_due=0,
+            status="SUCCESS",
+            created_at=created,
+            paid_at=created + dt.timedelta(seconds=r.randrange(1, 30)),
+        )
+        order.installment_due = due if due is not None else order.amount
+        return order
+
+    def card(self) -> str:
+        return f"622202{self.rng.randrange(10**9, 10**10)}{self.rng.randrange(100, 1000)}"
+
+    def settle(
+        self,
+        order: Order,
+        file_day: dt.date | None = None,
+        amount: int | None = None,
+        txn_id: str | None = None,
+    ) -> Txn:
+        txn = Txn(
+            channel=order.channel,
+            channel_txn_id=txn_id or order.channel_txn_id,
+            merchant_order_no=order.order_no,
+            txn_type="PAY",
+            amount=order.amount if amount is None else amount,
+            time=order.paid_at or order.created_at,
+            file_day=file_day or order.created_at.date(),
+            card_no=self.card(),
+        )
+        self.world.txns.append(txn)
+        return txn
+
+    def answer(self, code: str, ref: str, day: dt.date) -> None:
+        self.world.answers.append((code, ref, day.isoformat()))
+
+    # ---- the days -------------------------------------------------------------------------
+
+    def build(self) -> World:
+        w = self.world
+        anomaly_days = [d for d in w.dates if d <= w.last - dt.timedelta(days=2)]
+        for day in w.dates:
+            orders = []
+            for _ in range(self.per_day):
+                o = self.new_order(day)
+                if self.rng.random() < 0.03:
+                    o.status, o.paid_at = "FAILED", None
+                else:
+                    self.settle(o)
+                orders.append(o)
+            w.orders[day] = orders
+            self.noise(day)
+        for i, day in enumerate(anomaly_days):
+            self.layer_a_anomalies(day, variant=i)
+        self.bank_statements(anomaly_days)
+        return w
+
+    def noise(self, day: dt.date) -> None:
+        w, orders = self.world, self.world.orders[day]
+        # A payment at 23:59:58 whose channel record is in the next day's file.
+        late = self.new_order(day, channel=ALLINPAY)
+        late.created_at = dt.datetime.combine(day, dt.time(23, 59, 57))
+        late.paid_at = dt.datetime.combine(day, dt.time(23, 59, 58))
+        orders.append(late)
+        if day < w.last:
+            self.settle(late, file_day=day + dt.timedelta(days=1))
+        # An installment repaid in two partial orders.
+        first = self.new_order(day, channel=WECHAT)
+        owed = first.amount
+        first.principal -= first.principal // 2
+        first.installment_due = owed
+        second = self.new_order(day, channel=WECHAT)
+        second.loan_no, second.installment_no, second.lender_code = (
+            first.loan_no,
+            first.installment_no,
+            first.lender_code,
+        )
+        second.borrower_id = first.borrower_id
+        second.principal, second.interest, second.fee, second.penalty = owed - first.amount, 0, 0, 0
+        second.installment_due = owed - first.amount
+        second.created_at = first.paid_at + dt.timedelta(minutes=30)
+        second.paid_at = second.created_at + dt.timedelta(seconds=5)
+        for o in (first, second):
+            orders.append(o)
+            self.settle(o)
+        # A full refund of a WeChat repayment, on both sides.
+        paid = self.new_order(day, channel=WECHAT)
+        orders.append(paid)
+        self.settle(paid)
+        refund = Order(
+            order_no=self.next_id("RF", day),
+            order_type="REFUND",
+            orig_order_no=paid.order_no,
+            loan_no=paid.loan_no,
+            installment_no=paid.installment_no,
+            borrower_id=paid.borrower_id,
+            lender_code=paid.lender_code,
+            channel=WECHAT,
+            channel_txn_id=self.txn_id(WECHAT, day),
+            principal=paid.amount,
+            interest=0,
+            fee=0,
+            penalty=0,
+            installment_due=0,
+            status="SUCCESS",
+            created_at=paid.paid_at + dt.timedelta(minutes=10),
+            paid_at=paid.paid_at + dt.timedelta(minutes=11),
+        )
+        orders.append(refund)
+        w.txns.append(
+            Txn(
+                WECHAT,
+                refund.channel_txn_id,
+                refund.order_no,
+                "REFUND",
+                paid.amount,
+                paid.paid_at,
+                day,
+                orig_txn_id=paid.channel_txn_id,
+                orig_order_no=paid.order_no,
+            )
+        )
+
+    def layer_a_anomalies(self, day: dt.date, variant: int) -> None:
+        _w, orders = self.world, self.world.orders[day]
+        channel = (WECHAT, ALLINPAY)[variant % 2]
+        # MISSING_ON_PLATFORM: the channel debited an order the platform never recorded.
+        ghost = self.new_order(day, channel=channel)
+        self.settle(ghost)
+        self.answer("MISSING_ON_PLATFORM", ghost.order_no, day)
+        # PLATFORM_NOT_PAID: the channel debit succeeded, the platform still says PROCESSING.
+        stuck = self.new_order(day, channel=channel)
+        self.settle(stuck)
+        stuck.status, stuck.paid_at = "PROCESSING", None
+        orders.append(stuck)
+        self.answer("PLATFORM_NOT_PAID", stuck.order_no, day)
+        # MISSING_ON_CHANNEL: the platform credited a repayment the channel never debited.
+        phantom = self.new_order(day, channel=channel)
+        orders.append(phantom)
+        self.answer("MISSING_ON_CHANNEL", phantom.order_no, day)
+        # AMOUNT_MISMATCH: matched, but the channel debited another amount.
+        odd = self.new_order(day, channel=channel)
+        orders.append(odd)
+        self.settle(odd, amount=odd.amount - self.rng.randrange(1, 5000))
+        self.answer("AMOUNT_MISMATCH", odd.order_no, day)
+        # DUPLICATE_DEBIT: one order debited twice by the channel.
+        twice = self.new_order(day, channel=channel)
+        orders.append(twice)
+        self.settle(twice)
+        again = self.settle(twice, txn_id=self.txn_id(channel, day))
+        again.time += dt.timedelta(minutes=2)
+        self.answer("DUPLICATE_DEBIT", twice.order_no, day)
+        # DUPLICATE_DEBIT: two orders for one installment, each for the whole amount owed.
+        owed = self.new_order(day, channel=channel)
+        extra = self.new_order(day, channel=channel)
+        extra.loan_no, extra.installment_no, extra.borrower_id = (
+            owed.loan_no,
+            owed.installment_no,
+            owed.borrower_id,
+        )
+        extra.lender_code = owed.lender_code
+        extra.principal, extra.interest, extra.fee, extra.penalty = (
+            owed.principal,
+            owed.interest,
+            owed.fee,
+            owed.penalty,
+        )
+        extra.installment_due = owed.installment_due
+        extra.created_at = owed.created_at + dt.timedelta(seconds=3)
+        extra.paid_at = owed.paid_at + dt.timedelta(seconds=40)
+        for o in (owed, extra):
+            orders.append(o)
+            self.settle(o)
+        self.answer("DUPLICATE_DEBIT", extra.order_no, day)
+
+    # ---- settlement and the bank ---------------------------------------------------------
+
+    def expected_settlements(self) -> dict[tuple[str, dt.date], int]:
+        net: dict[tuple[str, dt.date], int] = {}
+        for t in self.world.txns:
+            key = (t.channel, t.time.date() + dt.timedelta(days=1))
+            signed = t.amount if t.txn_type == "PAY" else -t.amount
+            net[key] = net.get(key, 0) + signed - t.fee
+        return net
+
+    def bank_statements(self, anomaly_days: list[dt.date]) -> None:
+        w = self.world
+        net = self.expected_settlements()
+        in_range = sorted(k for k in net if w.start <= k[1] <= w.last)
+        eligible = [k for k in in_range if k[1] <= w.last - dt.timedelta(days=2)]
+        missing = eligible[0] if eligible else None
+        short = eligible[-1] if len(eligible) > 1 else None
+        for channel, settle_day in in_range:
+            ref = f"{channel}:{settle_day.isoformat()}"
+            if (channel, settle_day) == missing:
+                self.answer("SETTLEMENT_MISSING", ref, settle_day)
+                continue
+            amount = net[(channel, settle_day)]
+            if (channel, settle_day) == short:
+                amount -= 1234
+                self.answer("SETTLEMENT_MISMATCH", ref, settle_day)
+            w.bank.append(
+                BankLine(
+                    settle_day,
+                    self.moment(settle_day, 9 * 3600, 11 * 3600),
+                    amount,
+                    COUNTERPARTY[channel],
+                    "结算款",
+                    self.next_id("CCB", settle_day, 10),
+                )
+            )
+        if anomaly_days:
+            day = anomaly_days[0]
+            line = BankLine(
+                day,
+                self.moment(day, 14 * 3600, 15 * 3600),
+                88800,
+                ("某某贸易有限公司", "6228480011223344"),
+                "往来款",
+                self.next_id("CCB", day, 10),
+            )
+            w.bank.append(line)
+            self.answer("BANK_UNEXPLAINED", line.txn_id, day)
+
+
+# ---- writers ------------------------------------------------------------------------------
+
+
+def _ts(t: dt.datetime | None) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S") if t else ""
+
+
+def write_platform(path: Path, orders: list[Order]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(PLATFORM_HEADER + "\n")
+        for o in orders:
+            f.write(
+                ",".join(
+                    [
+                        o.order_no,
+                        o.order_type,
+                        o.orig_order_no,
+                        o.loan_no,
+                        str(o.installment_no),
+                        o.borrower_id,
+                        o.lender_code,
+                        o.channel,
+                        o.channel_txn_id if o.status != "FAILED" else "",
+                        yuan(o.amount),
+                        yuan(o.principal),
+                        yuan(o.interest),
+                        yuan(o.fee),
+                        yuan(o.penalty),
+                        yuan(o.installment_due),
+                        o.status,
+                        _ts(o.created_at),
+                        _ts(o.paid_at),
+                    ]
+                )
+                + "\n"
+            )
+
+
+def write_wechat(path: Path, txns: list[Txn]) -> None:
+    """Current 27-column ALL layout: BOM, CRLF, backtick-prefixed fields, 5-decimal fees."""
+    lines = [",".join(WECHAT_HEADER)]
+    settle = refund = fees_e5 = 0
+    for t in txns:
+        fee_e5 = t.fee * 1000  # the bill states fees to 1e-5 yuan; ours are whole fen
+        fees_e5 += fee_e5
+        is_refund = t.txn_type == "REFUND"
+        settle += 0 if is_refund else t.amount
+        refund += t.amount if is_refund else 0
+        fee_text = (
+            "-" if fee_e5 < 0 else ""
+        ) + f"{abs(fee_e5) // 100000}.{abs(fee_e5) % 100000:05d}"
+        values = [
+            _ts(t.time),
+            "wx2421b1c4370ec43b",
+            "10000100",
+            "0",
+            "",
+            t.orig_txn_id if is_refund else t.channel_txn_id,
+            t.orig_order_no if is_refund else t.merchant_order_no,
+            "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+            "JSAPI",
+            "REFUND" if is_refund else "SUCCESS",
+            "CMB_DEBIT",
+            "CNY",
+            "0.00" if is_refund else yuan(t.amount),
+            "0.00",
+            t.channel_txn_id if is_refund else "0",
+            t.merchant_order_no if is_refund else "0",
+            yuan(t.amount) if is_refund else "0.00",
+            "0.00",
+            "ORIGINAL" if is_refund else "",
+            "SUCCESS" if is_refund else "",
+            "贷款还款",
+            "",
+            fee_text,
+            "0.60%",
+            yuan(t.amount),
+            yuan(t.amount) if is_refund else "0.00",
+            "",
+        ]
+        lines.append(",".join("`" + v for v in values))
+    lines.append(WECHAT_SUMMARY)
+    fee_total = (
+        "-" if fees_e5 < 0 else ""
+    ) + f"{abs(fees_e5) // 100000}.{abs(fees_e5) % 100000:05d}"
+    order_total = sum(t.amount for t in txns if t.txn_type == "PAY")
+    lines.append(
+        ",".join(
+            "`" + v
+            for v in [
+                str(len(txns)),
+                yuan(settle),
+                yuan(refund),
+                "0.00",
+                fee_total,
+                yuan(order_total),
+                yuan(refund),
+            ]
+        )
+    )
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        f.write("\r\n".join(lines) + "\r\n")
+
+
+def write_allinpay(path: Path, txns: list[Txn]) -> None:
+    lines = [ALLINPAY_HEADER]
+    for t in txns:
+        lines.append(
+            "|".join(
+                [
+                    t.channel_txn_id,
+                    "代扣" if t.txn_type == "PAY" else "退货",
+                    str(t.amount),
+                    "0",
+                    t.time.strftime("%Y%m%d%H%M%S"),
+                    t.merchant_order_no,
+                    t.orig_order_no,
+                    t.orig_txn_id,
+                    "DK",
+                    "",
+                    str(t.amount - t.fee),
+                    str(t.fee),
+                    t.card_no[:6] + "******" + t.card_no[-4:],
+                ]
+            )
+        )
+    lines.append(f"TRAILER|{len(txns)}|{sum(t.amount for t in txns)}|{sum(t.fee for t in txns)}")
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def write_bank_csv(path: Path, day: dt.date, lines: list[BankLine], opening: int) -> int:
+    """CCB-style corporate export in GBK: title rows, 借方/贷方, thousands separators, 合计 footer."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["中国建设银行单位客户账户交易明细"])
+    w.writerow([f"账号:{COLLECTION_ACCOUNT}", f"起始日期:{day:%Y%m%d}", f"截止日期:{day:%Y%m%d}"])
+    out.write(BANK_HEADER + "\r\n")
+    balance = opening
+    credits = 0
+    for b in sorted(lines, key=lambda b: b.time):
+        balance += b.credit
+        credits += b.credit
+        w.writerow(
+            [
+                COLLECTION_ACCOUNT,
+                COLLECTION_NAME,
+                b.time.strftime("%Y%m%d %H:%M:%S"),
+                "",
+                yuan_thousands(b.credit),
+                yuan_thousands(balance),
+                "人民币",
+                b.counterparty[0],
+                b.counterparty[1],
+                "",
+                f"{day:%Y%m%d}",
+                b.narrative,
+                "",
+                b.txn_id,
+            ]
+        )
+    w.writerow(
+        ["合计", "", "", "0.00", yuan_thousands(credits), "", "", "", "", "", "", "", "", ""]
+    )
+    with open(path, "w", encoding="gb18030", newline="") as f:
+        f.write(out.getvalue())
+    return balance
+
+
+def config_text() -> str:
+    return f"""# Generated by `recon generate`. Paths are relative to this file.
+inbox = "inbox"
+data_dir = "data"
+timezone = "Asia/Shanghai"
+
+[[sources]]
+name = "platform"
+role = "platform"
+format = "platform_export"
+glob = "platform_orders_*.csv"
+pending_days = 1
+
+[[sources]]
+name = "wechatpay"
+role = "channel"
+format = "wechatpay_bill"
+glob = "wechatpay_*.csv"
+channel = "{WECHAT}"
+pending_days = 1
+settle_lag_days = 1
+settle_window_days = 2
+bank_counterparty = ["{COUNTERPARTY[WECHAT][0]}", "{COUNTERPARTY[WECHAT][1]}"]
+
+[[sources]]
+name = "allinpay"
+role = "channel"
+format = "withholding"
+glob = "allinpay_*.txt"
+channel = "{ALLINPAY}"
+pending_days = 1
+settle_lag_days = 1
+settle_window_days = 2
+bank_counterparty = ["{COUNTERPARTY[ALLINPAY][0]}", "{COUNTERPARTY[ALLINPAY][1]}"]
+
+[[sources]]
+name = "collection_bank"
+role = "bank"
+format = "cn_bank"
+glob = "ccb_collection_*.csv"
+account_no = "{COLLECTION_ACCOUNT}"
+pending_days = 1
+"""
+
+
+def generate(out: Path, start: dt.date, days: int, orders: int, seed: int) -> Path:
+    """Write out/inbox, out/recon.toml and out/answer_key.csv. Returns the config path."""
+    out = Path(out)
+    world = Generator(start, days, orders, seed).build()
+    inbox = out / "inbox"
+    if inbox.exists():
+        shutil.rmtree(inbox)
+    balance = 5_000_000_00
+    for day in world.dates:
+        folder = inbox / day.isoformat()
+        folder.mkdir(parents=True)
+        stamp = f"{day:%Y%m%d}"
+        write_platform(folder / f"platform_orders_{stamp}.csv", world.orders[day])
+        listed = [t for t in world.txns if t.file_day == day]
+        write_wechat(
+            folder / f"wechatpay_All_{stamp}.csv", [t for t in listed if t.channel == WECHAT]
+        )
+        write_allinpay(
+            folder / f"allinpay_{stamp}.txt", [t for t in listed if t.channel == ALLINPAY]
+        )
+        balance = write_bank_csv(
+            folder / f"ccb_collection_{stamp}.csv",
+            day,
+            [b for b in world.bank if b.day == day],
+            balance,
+        )
+        if day > world.start:
+            # The channel re-sends yesterday's file unchanged: it must count once.
+            prev = (
+                inbox
+                / (day - dt.timedelta(days=1)).isoformat()
+                / f"allinpay_{day - dt.timedelta(days=1):%Y%m%d}.txt"
+            )
+            shutil.copyfile(
+                prev, folder / f"allinpay_{day - dt.timedelta(days=1):%Y%m%d}_resend.txt"
+            )
+    config = out / "recon.toml"
+    config.write_text(config_text(), encoding="utf-8")
+    with open(out / "answer_key.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["exception_type", "ref", "biz_date"])
+        w.writerows(sorted(world.answers))
+    return config

@@ -1,0 +1,204 @@
+"""Canonical table schemas, partition paths, and staged writes swapped in by rename."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+MONEY = "DECIMAL(18,2)"
+INSTANT = "TIMESTAMPTZ"  # UTC instant; biz_date carries the local calendar date
+
+LINEAGE = [
+    ("source", "VARCHAR"),
+    ("file_name", "VARCHAR"),
+    ("file_sha256", "VARCHAR"),
+    ("line_no", "BIGINT"),
+]
+
+CANONICAL: dict[str, list[tuple[str, str]]] = {
+    "platform_orders": [
+        ("order_no", "VARCHAR"),
+        ("order_type", "VARCHAR"),  # REPAY | REFUND
+        ("orig_order_no", "VARCHAR"),
+        ("loan_no", "VARCHAR"),
+        ("installment_no", "INTEGER"),
+        ("borrower_id", "VARCHAR"),
+        ("lender_code", "VARCHAR"),
+        ("channel", "VARCHAR"),
+        ("channel_txn_id", "VARCHAR"),
+        ("amount", MONEY),
+        ("principal", MONEY),
+        ("interest", MONEY),
+        ("fee", MONEY),
+        ("penalty", MONEY),
+        ("installment_due", MONEY),
+        ("status", "VARCHAR"),  # SUCCESS | FAILED | PROCESSING
+        ("created_at", INSTANT),
+        ("paid_at", INSTANT),
+        ("biz_date", "DATE"),
+    ],
+    "channel_txns": [
+        ("channel", "VARCHAR"),
+        ("channel_txn_id", "VARCHAR"),
+        ("merchant_order_no", "VARCHAR"),
+        ("orig_channel_txn_id", "VARCHAR"),
+        ("orig_merchant_order_no", "VARCHAR"),
+        ("txn_type", "VARCHAR"),  # PAY | REFUND
+        ("amount", MONEY),  # always positive; txn_type gives the direction
+        ("fee", MONEY),  # channel fee charged on this transaction (negative = fee returned)
+        ("status", "VARCHAR"),  # SUCCESS | FAILED
+        ("txn_time", INSTANT),
+        ("biz_date", "DATE"),
+        ("card_no", "VARCHAR"),
+        ("payer_name", "VARCHAR"),
+    ],
+    "bank_lines": [
+        ("account_no", "VARCHAR"),
+        ("bank_txn_id", "VARCHAR"),
+        ("value_date", "DATE"),
+        ("txn_time", INSTANT),
+        ("direction", "VARCHAR"),  # CREDIT (money in) | DEBIT (money out)
+        ("amount", MONEY),  # always positive
+        ("balance", MONEY),
+        ("currency", "VARCHAR"),
+        ("counterparty_name", "VARCHAR"),
+        ("counterparty_account", "VARCHAR"),
+        ("narrative", "VARCHAR"),
+    ],
+    # One row per difference (OPEN, or CLEARED on the day it cleared) or pending item, per report date.
+    "exceptions": [
+        ("exception_id", "VARCHAR"),  # stable: same difference, same id, on every run
+        ("report_date", "DATE"),
+        ("exception_type", "VARCHAR"),  # a code of reports.labels.EXCEPTION_TYPES
+        ("ref", "VARCHAR"),  # natural key of the difference (SPEC §8)
+        ("status", "VARCHAR"),  # OPEN | CLEARED | PENDING
+        ("biz_date", "DATE"),  # the item's own date: biz_date, settle date or value date
+        ("first_seen", "DATE"),
+        ("age_days", "INTEGER"),
+        ("channel", "VARCHAR"),
+        ("order_no", "VARCHAR"),  # platform side key
+        ("channel_txn_id", "VARCHAR"),  # channel side key
+        ("bank_txn_id", "VARCHAR"),  # bank side key
+        ("expected_amount", MONEY),
+        ("actual_amount", MONEY),
+        ("diff_amount", MONEY),  # actual - expected
+        ("borrower_id", "VARCHAR"),
+        ("card_no", "VARCHAR"),
+        ("detail", "VARCHAR"),
+        ("file_name", "VARCHAR"),
+        ("line_no", "BIGINT"),
+    ],
+    # Layer B: one row per (channel, settle date) expected settlement, per report date.
+    "settlements": [
+        ("report_date", "DATE"),
+        ("channel", "VARCHAR"),
+        ("settle_date", "DATE"),
+        ("trade_date", "DATE"),
+        ("txn_count", "BIGINT"),
+        ("pay_amount", MONEY),
+        ("refund_amount", MONEY),
+        ("fee_amount", MONEY),
+        ("expected_net", MONEY),
+        ("bank_txn_id", "VARCHAR"),
+        ("bank_value_date", "DATE"),
+        ("bank_amount", MONEY),
+        ("diff_amount", MONEY),
+        ("status", "VARCHAR"),  # MATCHED | MISMATCH | MISSING | PENDING
+    ],
+    # Layer A pairs: platform order <-> channel transaction, per report date.
+    "matches": [
+        ("report_date", "DATE"),
+        ("order_no", "VARCHAR"),
+        ("channel", "VARCHAR"),
+        ("channel_txn_id", "VARCHAR"),
+        ("matched_by", "VARCHAR"),  # merchant_order_no | channel_txn_id
+        ("platform_amount", MONEY),
+        ("channel_amount", MONEY),
+        ("platform_status", "VARCHAR"),
+        ("channel_status", "VARCHAR"),
+    ],
+    "rejects": [
+        ("reason", "VARCHAR"),
+        ("raw", "VARCHAR"),
+    ],
+}
+
+ROLE_TABLE = {"platform": "platform_orders", "channel": "channel_txns", "bank": "bank_lines"}
+
+
+def columns(table: str) -> list[tuple[str, str]]:
+    return CANONICAL[table] + LINEAGE
+
+
+def canonical_select_sql(
+    table: str, relation: str, lineage: dict[str, str], available: set[str]
+) -> str:
+    """SELECT every canonical column of `table` from `relation`, cast to its exact type.
+
+    Columns a format does not produce become typed NULLs; lineage values are literals.
+    """
+    parts = []
+    for name, typ in columns(table):
+        if name in lineage:
+            value = lineage[name].replace("'", "''")
+            parts.append(f"CAST('{value}' AS {typ}) AS {name}")
+        elif name in available:
+            parts.append(f"CAST({name} AS {typ}) AS {name}")
+        else:
+            parts.append(f"CAST(NULL AS {typ}) AS {name}")
+    return f"SELECT {', '.join(parts)} FROM {relation}"
+
+
+def partition_dir(root: Path, table: str, **keys: str) -> Path:
+    path = root / table
+    for key, value in keys.items():
+        path = path / f"{key}={value}"
+    return path
+
+
+def glob_parquet(root: Path, table: str, *keys: str) -> str:
+    """Glob of a table's Parquet files, one `key=*` level per partition key.
+
+    Naming every level keeps staging folders (`.staging-...`) out of the read.
+    """
+    return str(Path(root, table, *(f"{k}=*" for k in keys), "*.parquet"))
+
+
+def swap_dir(new_dir: Path, final_dir: Path) -> None:
+    """Put `new_dir` in place of `final_dir` by rename; readers never see a half-written folder."""
+    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    retired = final_dir.parent / f".retired-{final_dir.name}-{uuid.uuid4().hex[:12]}"
+    if final_dir.exists():
+        os.rename(final_dir, retired)
+    os.rename(new_dir, final_dir)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+@contextmanager
+def staged_partition(final_dir: Path):
+    """Yield a private folder beside `final_dir`; on success it replaces `final_dir`."""
+    final_dir = Path(final_dir)
+    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = final_dir.parent / f".staging-{final_dir.name}-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    swap_dir(staging, final_dir)
+
+
+def atomic_file(final_path: Path):
+    """Return a staging path beside `final_path`, and a commit() that renames it into place."""
+    final_path = Path(final_path)
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final_path.parent / f".{final_path.name}.{uuid.uuid4().hex[:12]}.tmp"
+
+    def commit() -> None:
+        os.replace(tmp, final_path)
+
+    return tmp, commit

@@ -1,0 +1,80 @@
+"""The format interface: a cautious identify() and a normalize() into a canonical table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import ClassVar
+
+from transforms.config import Source
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def yes(reason: str) -> Verdict:
+    return Verdict(True, reason)
+
+
+def no(reason: str) -> Verdict:
+    return Verdict(False, reason)
+
+
+@dataclass(frozen=True)
+class ControlCheck:
+    """A count or total the file states about itself, against what was read."""
+
+    name: str
+    stated: Decimal | int | None
+    computed: Decimal | int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.stated == self.computed
+
+
+@dataclass
+class FileContext:
+    path: Path
+    source: Source
+    con: object  # duckdb connection
+    workdir: Path
+    timezone: str
+    prefix: str  # unique prefix for this file's DuckDB objects
+    mapped_formats: dict = field(default_factory=dict)
+
+    def t(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+
+@dataclass
+class Normalized:
+    """What a format hands back: one DuckDB relation holding every data row of the file.
+
+    `relation` has the canonical columns it knows (others become NULL), plus
+    `line_no`, `raw` and `reject_reason` (NULL for rows that normalized).
+    """
+
+    table: str
+    relation: str
+    rows_in: int
+    checks: list[ControlCheck] = field(default_factory=list)
+
+
+class Format:
+    name: ClassVar[str]
+    table: ClassVar[str]  # canonical table it fills
+    description: ClassVar[str] = ""
+
+    def identify(self, path: Path, head: bytes) -> Verdict:
+        raise NotImplementedError
+
+    def normalize(self, ctx: FileContext) -> Normalized:
+        raise NotImplementedError

@@ -1,0 +1,85 @@
+"""SQL fragments shared by the formats: parse text fields exactly, explain failures.
+
+Each parser returns NULL when the text does not parse; `field_checks` turns
+"had text but did not parse" into a reject reason naming the column.
+"""
+
+from __future__ import annotations
+
+_STRIP = "[\\s,`¥￥\u3000]"
+
+
+def clean(expr: str) -> str:
+    """Trim spaces, TABs, full-width spaces and a leading backtick; empty becomes NULL."""
+    return f"NULLIF(regexp_replace({expr}, '^[\\s\u3000`]+|[\\s\u3000]+$', '', 'g'), '')"
+
+
+def money(expr: str) -> str:
+    """Yuan text such as `1,234.56`, `-3.5` or `¥12` to DECIMAL(18,2); more than 2 decimals is NULL."""
+    s = f"regexp_replace({expr}, '{_STRIP}', '', 'g')"
+    return f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.[0-9]{{0,2}})?') THEN CAST({s} AS DECIMAL(18,2)) END"
+
+
+def money_rounded(expr: str, places: int = 6) -> str:
+    """Yuan text with up to `places` decimals, rounded half-up to the fen (channel fees)."""
+    s = f"regexp_replace({expr}, '{_STRIP}', '', 'g')"
+    return (
+        f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.[0-9]{{0,{places}}})?') "
+        f"THEN CAST(ROUND(CAST({s} AS DECIMAL(24,{places})), 2) AS DECIMAL(18,2)) END"
+    )
+
+
+def fen(expr: str) -> str:
+    """Integer fen text to DECIMAL(18,2) yuan, exactly (no division: DuckDB divides in DOUBLE)."""
+    s = f"trim({expr})"
+    return (
+        f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+') "
+        f"THEN CAST(CAST({s} AS DECIMAL(18,0)) * CAST(0.01 AS DECIMAL(3,2)) AS DECIMAL(18,2)) END"
+    )
+
+
+def local_time(expr: str, fmt: str | list[str]) -> str:
+    """Local wall-clock text to TIMESTAMP (still local); NULL if no format matches."""
+    fmts = [fmt] if isinstance(fmt, str) else fmt
+    fmt_sql = "[" + ", ".join("'" + f + "'" for f in fmts) + "]"
+    return f"TRY_STRPTIME(trim({expr}), {fmt_sql})"
+
+
+def instant(local_ts: str, tz: str) -> str:
+    """Local TIMESTAMP to a UTC instant (TIMESTAMPTZ) in time zone `tz`."""
+    return f"timezone('{tz}', {local_ts})"
+
+
+def integer(expr: str) -> str:
+    return f"TRY_CAST(trim({expr}) AS INTEGER)"
+
+
+def field_checks(checks: list[tuple[str, str, str]]) -> str:
+    """Reject reason from (column, raw_expr, parsed_expr, ...) triples: text present, parse failed.
+
+    Each triple is (label, raw text expression, parsed expression). Yields NULL
+    when every field parsed.
+    """
+    parts = [
+        f"CASE WHEN {raw} IS NOT NULL AND {parsed} IS NULL "
+        f"THEN '{label}: cannot read ' || chr(39) || {raw} || chr(39) END"
+        for label, raw, parsed in checks
+    ]
+    return f"NULLIF(concat_ws('; ', {', '.join(parts)}), '')"
+
+
+def required(checks: list[tuple[str, str]]) -> str:
+    """Reject reason for required fields that are empty: (label, expr) pairs."""
+    parts = [
+        f"CASE WHEN {expr} IS NULL THEN '{label}: required, found empty' END"
+        for label, expr in checks
+    ]
+    return f"NULLIF(concat_ws('; ', {', '.join(parts)}), '')"
+
+
+def first_reason(*exprs: str) -> str:
+    return f"NULLIF(concat_ws('; ', {', '.join(exprs)}), '')"
+
+
+def sql_literal(value: str | None) -> str:
+    return "NULL::VARCHAR" if value is None else "'" + str(value).replace("'", "''") + "'"

@@ -1,0 +1,121 @@
+"""Row sources for tabular statements: CSV text (any encoding) or Excel (XLSX/XLS), as
+(line_no, [cells]) with the physical line or sheet row number, all cells as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from transforms.errors import InputFileError
+from transforms.textio import guess_encoding, iter_lines, read_head
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+
+def is_excel(path: Path) -> bool:
+    return path.suffix.lower() in EXCEL_SUFFIXES
+
+
+def iter_rows(
+    path: Path, encoding: str | None = None, delimiter: str = ","
+) -> Iterator[tuple[int, list[str]]]:
+    if is_excel(path):
+        yield from _excel_rows(path)
+        return
+    enc = encoding or guess_encoding(read_head(path))
+    for line_no, text in iter_lines(path, enc):
+        if not text.strip():
+            continue
+        cells = next(csv.reader([text], delimiter=delimiter), [])
+        yield line_no, cells
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return (
+            value.strftime("%Y-%m-%d %H:%M:%S")
+            if value.time() != dt.time()
+            else value.strftime("%Y-%m-%d")
+        )
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float):
+        # Excel stores numbers as doubles; repr gives the shortest text that round-trips,
+        # which is the decimal the bank typed (e.g. 1234.56), never 1234.5599999.
+        return repr(value).removesuffix(".0") if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _excel_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    if path.suffix.lower() == ".xls":
+        import xlrd
+
+        try:
+            book = xlrd.open_workbook(str(path))
+        except Exception as exc:
+            raise InputFileError(path, None, f"not a readable .xls workbook ({exc})") from None
+        sheet = book.sheet_by_index(0)
+        for r in range(sheet.nrows):
+            cells = []
+            for c in range(sheet.ncols):
+                cell = sheet.cell(r, c)
+                if cell.ctype == xlrd.XL_CELL_DATE:
+                    cells.append(
+                        _cell_text(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
+                    )
+                else:
+                    cells.append(_cell_text(cell.value))
+            if any(x.strip() for x in cells):
+                yield r + 1, cells
+        return
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputFileError(path, None, f"not a readable .xlsx workbook ({exc})") from None
+    try:
+        sheet = book.worksheets[0]
+        for r, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in row]
+            if any(x.strip() for x in cells):
+                yield r, cells
+    finally:
+        book.close()
+
+
+def stage_rows(con, name: str, rows: list[tuple[int, list[str]]], columns: list[str]) -> str:
+    """Load parsed rows into DuckDB table `name` (line_no, columns as VARCHAR, raw, reject_reason).
+
+    A row with more non-empty cells than columns is rejected, never truncated.
+    """
+    n = len(columns)
+    data: dict[str, list] = {
+        "line_no": [],
+        **{c: [] for c in columns},
+        "raw": [],
+        "reject_reason": [],
+    }
+    for line_no, cells in rows:
+        extra = [c for c in cells[n:] if c.strip()]
+        padded = (list(cells) + [""] * n)[:n]
+        data["line_no"].append(line_no)
+        for c, v in zip(columns, padded, strict=True):
+            data[c].append(v)
+        data["raw"].append(",".join(cells).rstrip(","))
+        data["reject_reason"].append(f"expected {n} columns, found {len(cells)}" if extra else None)
+    schema = pa.schema(
+        [("line_no", pa.int64())] + [(c, pa.string()) for c in columns + ["raw", "reject_reason"]]
+    )
+    table = pa.table(data, schema=schema)
+    con.register(f"{name}_arrow", table)
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    return name
