@@ -1,0 +1,79 @@
+-- Layer A differences. pending_days is set for differences that may still
+-- resolve by themselves (a counterpart not yet delivered); NULL means the
+-- difference is certain the moment both records are in.
+CREATE OR REPLACE TABLE findings_orders AS
+WITH pairs AS (
+    SELECT o.order_no, o.status AS p_status, o.amount AS p_amount, o.biz_date, o.borrower_id,
+           o.file_name, o.line_no, o.source AS p_source,
+           t.channel, t.channel_txn_id, t.status AS c_status, t.amount AS c_amount, t.card_no,
+           greatest(o.inbox_date, t.inbox_date) AS evidence_date
+    FROM match_orders m
+    JOIN stg_platform_orders o USING (order_no)
+    JOIN stg_channel_txns t
+      ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id AND t.txn_type = 'PAY'
+),
+refunded_txns AS (
+    SELECT DISTINCT channel, orig_channel_txn_id AS channel_txn_id
+    FROM stg_channel_txns WHERE txn_type = 'REFUND' AND status = 'SUCCESS'
+),
+refunded_orders AS (
+    SELECT DISTINCT orig_order_no AS order_no
+    FROM stg_platform_orders WHERE order_type = 'REFUND' AND status = 'SUCCESS'
+),
+unmatched_debits AS (
+    SELECT t.*
+    FROM stg_channel_txns t
+    ANTI JOIN match_orders m ON m.channel = t.channel AND m.channel_txn_id = t.channel_txn_id
+    WHERE t.txn_type = 'PAY' AND t.status = 'SUCCESS'
+),
+installment_debits AS (
+    SELECT p.*,
+           sum(p.p_amount) OVER (PARTITION BY o.loan_no, o.installment_no
+               ORDER BY o.paid_at, o.order_no ROWS UNBOUNDED PRECEDING) AS paid_so_far,
+           max(o.installment_due) OVER (PARTITION BY o.loan_no, o.installment_no) AS owed
+    FROM pairs p
+    JOIN stg_platform_orders o USING (order_no)
+    WHERE p.p_status = 'SUCCESS' AND p.c_status = 'SUCCESS' AND o.loan_no IS NOT NULL
+      AND o.installment_due IS NOT NULL
+      AND p.order_no NOT IN (SELECT order_no FROM refunded_orders WHERE order_no IS NOT NULL)
+)
+SELECT 'AMOUNT_MISMATCH' AS exception_type, order_no AS ref, biz_date, NULL::INTEGER AS pending_days,
+       evidence_date, channel, order_no, channel_txn_id, p_amount AS expected_amount, c_amount AS actual_amount,
+       borrower_id, card_no, format('platform {} vs channel {}', p_amount, c_amount) AS detail, file_name, line_no
+FROM pairs WHERE p_status = 'SUCCESS' AND c_status = 'SUCCESS' AND p_amount <> c_amount
+UNION ALL
+SELECT 'PLATFORM_NOT_PAID', order_no, biz_date, s.pending_days, evidence_date, channel, order_no,
+       channel_txn_id, p_amount, c_amount, borrower_id, card_no,
+       format('platform {} while the channel debit succeeded', p_status), file_name, line_no
+FROM pairs JOIN source_pending s ON s.source = pairs.p_source
+WHERE p_status <> 'SUCCESS' AND c_status = 'SUCCESS'
+UNION ALL
+SELECT 'CHANNEL_FAILED', order_no, biz_date, NULL, evidence_date, channel, order_no, channel_txn_id,
+       p_amount, NULL, borrower_id, card_no, format('channel status {}', c_status), file_name, line_no
+FROM pairs WHERE p_status = 'SUCCESS' AND c_status <> 'SUCCESS'
+UNION ALL
+SELECT 'MISSING_ON_CHANNEL', o.order_no, o.biz_date, s.pending_days, o.inbox_date, o.channel, o.order_no,
+       o.channel_txn_id, o.amount, NULL, o.borrower_id, NULL,
+       'platform SUCCESS; no channel debit found', o.file_name, o.line_no
+FROM stg_platform_orders o
+JOIN source_pending s ON s.source = o.source
+ANTI JOIN match_orders m ON m.order_no = o.order_no
+WHERE o.order_type = 'REPAY' AND o.status = 'SUCCESS'
+UNION ALL
+SELECT CASE WHEN m.order_no IS NOT NULL THEN 'DUPLICATE_DEBIT' ELSE 'MISSING_ON_PLATFORM' END,
+       coalesce(t.merchant_order_no, t.channel_txn_id), t.biz_date,
+       CASE WHEN m.order_no IS NULL THEN s.pending_days END,
+       t.inbox_date, t.channel, t.merchant_order_no, t.channel_txn_id,
+       CASE WHEN m.order_no IS NOT NULL THEN 0 END, t.amount, NULL, t.card_no,
+       CASE WHEN m.order_no IS NOT NULL THEN 'second successful debit of an order already matched to '
+            || m.channel_txn_id ELSE 'channel debit succeeded; no platform order' END,
+       t.file_name, t.line_no
+FROM unmatched_debits t
+JOIN source_pending s ON s.source = t.source
+LEFT JOIN match_orders m ON m.order_no = t.merchant_order_no
+ANTI JOIN refunded_txns r ON r.channel = t.channel AND r.channel_txn_id = t.channel_txn_id
+UNION ALL
+SELECT 'DUPLICATE_DEBIT', order_no, biz_date, NULL, evidence_date, channel, order_no, channel_txn_id,
+       greatest(owed - (paid_so_far - p_amount), 0), p_amount, borrower_id, card_no,
+       format('installment owed {}; debits so far {}', owed, paid_so_far), file_name, line_no
+FROM installment_debits WHERE paid_so_far > owed

@@ -1,0 +1,26 @@
+-- Refunds recorded on one side only (or with different amounts).
+CREATE OR REPLACE TABLE findings_refunds AS
+SELECT 'REFUND_UNMATCHED' AS exception_type, o.order_no AS ref, o.biz_date, s.pending_days,
+       o.inbox_date AS evidence_date, o.channel, o.order_no, o.channel_txn_id,
+       o.amount AS expected_amount, NULL::DECIMAL(18,2) AS actual_amount, o.borrower_id, NULL AS card_no,
+       'platform refund with no channel refund' AS detail, o.file_name, o.line_no
+FROM stg_platform_orders o
+JOIN source_pending s ON s.source = o.source
+ANTI JOIN match_refunds m ON m.order_no = o.order_no
+WHERE o.order_type = 'REFUND' AND o.status = 'SUCCESS'
+UNION ALL
+SELECT 'REFUND_UNMATCHED', coalesce(t.merchant_order_no, t.channel_txn_id), t.biz_date, s.pending_days,
+       t.inbox_date, t.channel, t.merchant_order_no, t.channel_txn_id, NULL, t.amount, NULL, t.card_no,
+       'channel refund with no platform refund', t.file_name, t.line_no
+FROM stg_channel_txns t
+JOIN source_pending s ON s.source = t.source
+ANTI JOIN match_refunds m ON m.channel = t.channel AND m.channel_txn_id = t.channel_txn_id
+WHERE t.txn_type = 'REFUND' AND t.status = 'SUCCESS'
+UNION ALL
+SELECT 'AMOUNT_MISMATCH', o.order_no, o.biz_date, NULL, greatest(o.inbox_date, t.inbox_date), t.channel,
+       o.order_no, t.channel_txn_id, o.amount, t.amount, o.borrower_id, t.card_no,
+       format('refund: platform {} vs channel {}', o.amount, t.amount), o.file_name, o.line_no
+FROM match_refunds m
+JOIN stg_platform_orders o USING (order_no)
+JOIN stg_channel_txns t ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id AND t.txn_type = 'REFUND'
+WHERE o.amount <> t.amount

@@ -1,0 +1,29 @@
+-- Every difference and pending item of the report date, with a stable id.
+CREATE OR REPLACE TABLE exceptions AS
+WITH findings AS (
+    SELECT * FROM findings_orders
+    UNION ALL BY NAME SELECT * FROM findings_refunds
+    UNION ALL BY NAME SELECT * FROM findings_settlement
+    UNION ALL BY NAME SELECT * FROM findings_bank
+    UNION ALL BY NAME SELECT * FROM findings_inputs
+),
+dated AS (
+    SELECT *, (SELECT as_of FROM params) AS as_of,
+           CAST(datediff('day', biz_date, (SELECT as_of FROM params)) AS INTEGER) AS age
+    FROM findings
+)
+SELECT substr(sha256(exception_type || '|' || ref), 1, 16) AS exception_id,
+       as_of AS report_date, exception_type, ref,
+       CASE WHEN pending_days IS NOT NULL AND age <= pending_days THEN 'PENDING' ELSE 'OPEN' END AS status,
+       biz_date,
+       CASE WHEN pending_days IS NOT NULL AND age <= pending_days THEN NULL
+            WHEN pending_days IS NULL THEN greatest(biz_date, evidence_date)
+            ELSE greatest(CAST(biz_date + pending_days + 1 AS DATE), evidence_date) END AS first_seen,
+       age AS age_days,
+       channel, order_no, channel_txn_id, bank_txn_id,
+       CAST(expected_amount AS DECIMAL(18,2)) AS expected_amount,
+       CAST(actual_amount AS DECIMAL(18,2)) AS actual_amount,
+       CAST(coalesce(actual_amount, 0) - coalesce(expected_amount, 0) AS DECIMAL(18,2)) AS diff_amount,
+       borrower_id, card_no, detail, file_name, line_no
+FROM dated
+QUALIFY row_number() OVER (PARTITION BY exception_type, ref ORDER BY biz_date, channel_txn_id, line_no) = 1
