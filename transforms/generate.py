@@ -125,6 +125,7 @@ class World:
     txns: list[Txn] = field(default_factory=list)
     bank: list[BankLine] = field(default_factory=list)
     answers: list[tuple[str, str, str]] = field(default_factory=list)
+    noise_refs: list[str] = field(default_factory=list)  # orders that look odd but are fine
 
     @property
     def dates(self) -> list[dt.date]:
@@ -253,6 +254,7 @@ class Generator:
         late.created_at = dt.datetime.combine(day, dt.time(23, 59, 57))
         late.paid_at = dt.datetime.combine(day, dt.time(23, 59, 58))
         orders.append(late)
+        w.noise_refs.append(late.order_no)
         if day < w.last:
             self.settle(late, file_day=day + dt.timedelta(days=1))
         # An installment repaid in two partial orders.
@@ -274,6 +276,7 @@ class Generator:
         for o in (first, second):
             orders.append(o)
             self.settle(o)
+            w.noise_refs.append(o.order_no)
         # A full refund of a WeChat repayment, on both sides.
         paid = self.new_order(day, channel=WECHAT)
         orders.append(paid)
@@ -298,6 +301,7 @@ class Generator:
             paid_at=paid.paid_at + dt.timedelta(minutes=11),
         )
         orders.append(refund)
+        w.noise_refs.extend([paid.order_no, refund.order_no])
         w.txns.append(
             Txn(
                 WECHAT,

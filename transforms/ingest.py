@@ -24,6 +24,7 @@ from transforms.errors import InputFileError, ReconError
 from transforms.sources import get_format
 from transforms.sources.base import FileContext
 
+FINGERPRINT = "_inbox_fingerprint.json"
 DAY_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects", "files")
 
 FILES_SCHEMA = pa.schema(
@@ -208,19 +209,77 @@ def publish_day(config: Config, day: dt.date, stage: Path) -> None:
     shutil.rmtree(stage, ignore_errors=True)
 
 
+def planned_files(config: Config, day: dt.date) -> list[tuple[Source, Path | None]]:
+    """Every (source, file) of one inbox day; (source, None) for a source that delivered nothing."""
+    plan: list[tuple[Source, Path | None]] = []
+    for source in config.sources:
+        files = source_files(config, source, day)
+        plan.extend((source, path) for path in files) if files else plan.append((source, None))
+    return plan
+
+
+def finish_day(
+    config: Config, day: dt.date, stage: Path, results: list[FileResult], fingerprint: str
+) -> None:
+    """Write the day's manifest and swap all of its partitions in."""
+    write_manifest(results, stage)
+    (stage / "files" / FINGERPRINT).write_text(json.dumps({"fingerprint": fingerprint}))
+    publish_day(config, day, stage)
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """Names, sizes and mtimes of a day folder: cheap, and changes when a file is re-delivered."""
+    h = hashlib.sha256()
+    if folder.is_dir():
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                h.update(f"{p.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def is_current(config: Config, day: dt.date) -> bool:
+    marker = config.lake / "files" / f"inbox_date={day.isoformat()}" / FINGERPRINT
+    if not marker.exists():
+        return False
+    return json.loads(marker.read_text())["fingerprint"] == folder_fingerprint(
+        day_folder(config, day)
+    )
+
+
 def ingest_day(config: Config, day: dt.date) -> list[FileResult]:
     """Normalize every file of one inbox day and swap the day's partitions in."""
+    fingerprint = folder_fingerprint(day_folder(config, day))
     stage = new_stage(config, day)
     try:
-        results = []
-        for source in config.sources:
-            files = source_files(config, source, day)
-            if not files:
-                results.append(missing_file_result(source))
-            results.extend(ingest_file(config, source, path, stage) for path in files)
-        write_manifest(results, stage)
-        publish_day(config, day, stage)
+        results = [
+            ingest_file(config, source, path, stage) if path else missing_file_result(source)
+            for source, path in planned_files(config, day)
+        ]
+        finish_day(config, day, stage, results, fingerprint)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return results
+
+
+def inbox_days(config: Config, until: dt.date) -> list[dt.date]:
+    days = []
+    if config.inbox.is_dir():
+        for p in config.inbox.iterdir():
+            try:
+                day = dt.date.fromisoformat(p.name)
+            except ValueError:
+                continue
+            if p.is_dir() and day <= until:
+                days.append(day)
+    return sorted(days)
+
+
+def ingest_missing_days(config: Config, until: dt.date) -> dict[dt.date, list[FileResult]]:
+    """Ingest every inbox day up to `until` that is new or changed since it was last ingested."""
+    return {
+        day: ingest_day(config, day)
+        for day in inbox_days(config, until)
+        if not is_current(config, day)
+    }

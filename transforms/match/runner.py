@@ -53,7 +53,9 @@ def load_inputs(con, config: Config, as_of: dt.date) -> None:
         )
     else:
         cols = ", ".join(f"CAST(NULL AS VARCHAR) AS {n}" for n in FILES_SCHEMA.names)
-        con.execute(f"CREATE OR REPLACE VIEW raw_files AS SELECT {cols}, CAST(NULL AS DATE) AS inbox_date WHERE false")
+        con.execute(
+            f"CREATE OR REPLACE VIEW raw_files AS SELECT {cols}, CAST(NULL AS DATE) AS inbox_date WHERE false"
+        )
 
 
 def load_settings(con, config: Config, as_of: dt.date) -> None:
@@ -65,7 +67,15 @@ def load_settings(con, config: Config, as_of: dt.date) -> None:
     con.executemany(
         "INSERT INTO source_settings VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (s.name, s.role, s.channel, s.pending_days, s.settle_lag_days, s.settle_window_days, s.required)
+            (
+                s.name,
+                s.role,
+                s.channel,
+                s.pending_days,
+                s.settle_lag_days,
+                s.settle_window_days,
+                s.required,
+            )
             for s in config.sources
         ],
     )
@@ -80,7 +90,9 @@ def load_settings(con, config: Config, as_of: dt.date) -> None:
                   first(settle_window_days ORDER BY source) AS settle_window_days
            FROM source_settings WHERE role = 'channel' GROUP BY channel"""
     )
-    con.execute("CREATE OR REPLACE TABLE channel_counterparties (channel VARCHAR, counterparty VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TABLE channel_counterparties (channel VARCHAR, counterparty VARCHAR)"
+    )
     pairs = sorted({(s.channel, c) for s in config.by_role("channel") for c in s.bank_counterparty})
     if pairs:
         con.executemany("INSERT INTO channel_counterparties VALUES (?, ?)", pairs)
@@ -91,6 +103,11 @@ def run_matching(config: Config, as_of: dt.date, con=None):
     con = con or connect()
     load_inputs(con, config, as_of)
     load_settings(con, config, as_of)
+    run_steps(con)
+    return con
+
+
+def run_steps(con) -> None:
+    """Run every step on inputs already present as raw_* relations plus the settings tables."""
     for _name, sql in steps():
         con.execute(sql)
-    return con

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from flows.cli import build_parser, main
+
+SAMPLES = Path(__file__).parent / "fixtures"
+README = Path(__file__).parent.parent / "README.md"
+
+
+def test_inspect_prints_counts_and_totals(capsys):
+    code = main(["inspect", str(SAMPLES / "wechatpay_bill" / "wxjava_tradebill_ALL.csv")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "wechatpay_bill" in out and "read 1, ok 1, rejected 0" in out
+    assert "DIFF row count" in out  # the abridged sample states 48 orders
+
+
+def test_bad_config_exits_2_naming_the_file(tmp_path, capsys):
+    bad = tmp_path / "recon.toml"
+    bad.write_text('inbox = "x"\n', encoding="utf-8")
+    assert main(["run", "--config", str(bad), "--date", "2026-11-01"]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "data_dir" in err
+
+
+def test_unrecognized_file_exits_2(tmp_path, capsys):
+    junk = tmp_path / "junk.csv"
+    junk.write_text("a,b\n1,2\n", encoding="utf-8")
+    assert main(["inspect", str(junk)]) == 2
+    assert "unrecognized format" in capsys.readouterr().err
+
+
+def test_every_command_is_in_the_readme():
+    text = README.read_text(encoding="utf-8")
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name in commands:
+        assert f"recon {name}" in text, name
