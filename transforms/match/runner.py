@@ -62,10 +62,11 @@ def load_settings(con, config: Config, as_of: dt.date) -> None:
     con.execute(f"CREATE OR REPLACE TABLE params AS SELECT DATE '{as_of.isoformat()}' AS as_of")
     con.execute(
         "CREATE OR REPLACE TABLE source_settings (source VARCHAR, role VARCHAR, channel VARCHAR, "
-        "pending_days INTEGER, settle_lag_days INTEGER, settle_window_days INTEGER, required BOOLEAN)"
+        "pending_days INTEGER, settle_lag_days INTEGER, settle_window_days INTEGER, required BOOLEAN, "
+        "account_role VARCHAR)"
     )
     con.executemany(
-        "INSERT INTO source_settings VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO source_settings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 s.name,
@@ -75,12 +76,14 @@ def load_settings(con, config: Config, as_of: dt.date) -> None:
                 s.settle_lag_days,
                 s.settle_window_days,
                 s.required,
+                s.account_role if s.role == "bank" else None,
             )
             for s in config.sources
         ],
     )
     con.execute(
-        "CREATE OR REPLACE VIEW source_pending AS SELECT source, pending_days, required FROM source_settings"
+        "CREATE OR REPLACE VIEW source_pending AS "
+        "SELECT source, pending_days, required, account_role FROM source_settings"
     )
     # One row per channel: if several sources feed one channel, the first one's settings apply.
     con.execute(
