@@ -64,7 +64,8 @@ def inspect_file(
             matching = [s for s in config.sources if path.match(s.glob)]
             if matching:
                 source = matching[0]
-                candidates = [get_format(source.format, mapped)] + candidates
+                first = get_format(source.format, mapped)
+                candidates = [first] + [f for f in candidates if f.name != first.name]
         fmt, _ = identify(path, candidates)
         if source is None or source.format != fmt.name:
             source = default_source(fmt, path)
