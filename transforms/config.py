@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from transforms.errors import ConfigError
 
 ROLES = ("platform", "channel", "bank")
+ACCOUNT_ROLES = ("collection", "lender", "fee")
 
 SOURCE_DEFAULTS = {
     "pending_days": 1,
@@ -27,6 +28,8 @@ class Source:
     glob: str
     channel: str | None = None
     account_no: str | None = None
+    account_role: str = "collection"  # bank sources: collection | lender | fee
+    lender_code: str | None = None  # bank sources with account_role = "lender"
     pending_days: int = SOURCE_DEFAULTS["pending_days"]
     settle_lag_days: int = SOURCE_DEFAULTS["settle_lag_days"]
     settle_window_days: int = SOURCE_DEFAULTS["settle_window_days"]
@@ -69,6 +72,8 @@ _SOURCE_KEYS = {
     "glob": str,
     "channel": str,
     "account_no": str,
+    "account_role": str,
+    "lender_code": str,
     "pending_days": int,
     "settle_lag_days": int,
     "settle_window_days": int,
@@ -105,6 +110,10 @@ def parse_config(raw: dict, path: Path) -> Config:
     mapped = raw.get("formats", {})
     if not isinstance(mapped, dict):
         raise ConfigError(path, "formats", "expected a table of mapped formats")
+    from transforms.lake import ROLE_TABLE
+    from transforms.sources.mapped import validate_mapped
+
+    mapped_tables = {name: validate_mapped(name, spec, path).table for name, spec in mapped.items()}
     known_formats = set(format_names()) | set(mapped)
 
     entries = raw.get("sources")
@@ -140,9 +149,28 @@ def parse_config(raw: dict, path: Path) -> Config:
                 f"{where}.format",
                 f"unknown format {entry['format']!r}; expected one of {sorted(known_formats)}",
             )
+        if entry["format"] in mapped_tables and ROLE_TABLE[entry["role"]] != (
+            table := mapped_tables[entry["format"]]
+        ):
+            raise ConfigError(
+                path,
+                f"{where}.format",
+                f"mapped format {entry['format']!r} fills {table}; a {entry['role']} source "
+                f"needs {ROLE_TABLE[entry['role']]}",
+            )
         if entry["role"] == "channel" and not entry.get("channel"):
             raise ConfigError(
                 path, f"{where}.channel", "required for a channel source (the channel code)"
+            )
+        if entry.get("account_role", "collection") not in ACCOUNT_ROLES:
+            raise ConfigError(
+                path,
+                f"{where}.account_role",
+                f"expected one of {ACCOUNT_ROLES}, found {entry['account_role']!r}",
+            )
+        if entry.get("account_role") == "lender" and not entry.get("lender_code"):
+            raise ConfigError(
+                path, f"{where}.lender_code", "required for a lender account (the lender's code)"
             )
         for key in ("pending_days", "settle_lag_days", "settle_window_days"):
             if entry.get(key, 0) < 0:

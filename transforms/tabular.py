@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,11 +22,26 @@ def is_excel(path: Path) -> bool:
     return path.suffix.lower() in EXCEL_SUFFIXES
 
 
+def normalize_header(cell: str) -> str:
+    """A header cell as a name: spaces, TABs and U+3000 removed, full-width ()：normalized."""
+    return (
+        "".join(str(cell).split())
+        .replace("\ufeff", "")
+        .replace("（", "(")
+        .replace("）", ")")
+        .replace("：", ":")
+    )
+
+
 def iter_rows(
-    path: Path, encoding: str | None = None, delimiter: str = ","
+    path: Path,
+    encoding: str | None = None,
+    delimiter: str = ",",
+    sheet: str | int | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
+    """(line_no, cells) of every non-blank row. `sheet` (Excel only): a name or a 0-based index."""
     if is_excel(path):
-        yield from _excel_rows(path)
+        yield from _excel_rows(path, sheet)
         return
     enc = encoding or guess_encoding(read_head(path))
     for line_no, text in iter_lines(path, enc):
@@ -53,7 +69,7 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _excel_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _excel_rows(path: Path, sheet_ref: str | int | None = None) -> Iterator[tuple[int, list[str]]]:
     if path.suffix.lower() == ".xls":
         import xlrd
 
@@ -61,7 +77,8 @@ def _excel_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
             book = xlrd.open_workbook(str(path))
         except Exception as exc:
             raise InputFileError(path, None, f"not a readable .xls workbook ({exc})") from None
-        sheet = book.sheet_by_index(0)
+        names = book.sheet_names()
+        sheet = book.sheet_by_index(_sheet_index(path, names, sheet_ref))
         for r in range(sheet.nrows):
             cells = []
             for c in range(sheet.ncols):
@@ -80,10 +97,23 @@ def _excel_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise InputFileError(path, None, f"not a readable .xlsx workbook ({exc})") from None
+        raise InputFileError(
+            path, None, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})"
+        ) from None
     try:
-        sheet = book.worksheets[0]
-        for r, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        sheet = book.worksheets[_sheet_index(path, book.sheetnames, sheet_ref)]
+        rows = sheet.iter_rows(values_only=True)
+        r = 0
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except Exception as exc:  # a damaged sheet part: name the row it stopped at
+                raise InputFileError(
+                    path, r + 1, f"the .xlsx sheet cannot be read ({type(exc).__name__}: {exc})"
+                ) from None
+            r += 1
             cells = [_cell_text(v) for v in row]
             if any(x.strip() for x in cells):
                 yield r, cells
@@ -91,10 +121,24 @@ def _excel_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         book.close()
 
 
-def stage_rows(con, name: str, rows: list[tuple[int, list[str]]], columns: list[str]) -> str:
+def _sheet_index(path: Path, names: list[str], ref: str | int | None) -> int:
+    if ref is None:
+        return 0
+    if isinstance(ref, int) and 0 <= ref < len(names):
+        return ref
+    if isinstance(ref, str) and ref in names:
+        return names.index(ref)
+    raise InputFileError(path, None, f"expected a sheet {ref!r}; the workbook has {names}")
+
+
+def stage_rows(
+    con, name: str, rows: list[tuple[int, list[str]]], columns: list[str], delimiter: str = ","
+) -> str:
     """Load parsed rows into DuckDB table `name` (line_no, columns as VARCHAR, raw, reject_reason).
 
     A row with more non-empty cells than columns is rejected, never truncated.
+    `raw` is the row's cells joined by `delimiter` (quoted where needed), trailing
+    empty cells dropped.
     """
     n = len(columns)
     data: dict[str, list] = {
@@ -103,14 +147,23 @@ def stage_rows(con, name: str, rows: list[tuple[int, list[str]]], columns: list[
         "raw": [],
         "reject_reason": [],
     }
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="")
     for line_no, cells in rows:
-        extra = [c for c in cells[n:] if c.strip()]
+        used = len(cells)
+        while used and not str(cells[used - 1]).strip():
+            used -= 1
         padded = (list(cells) + [""] * n)[:n]
         data["line_no"].append(line_no)
         for c, v in zip(columns, padded, strict=True):
             data[c].append(v)
-        data["raw"].append(",".join(cells).rstrip(","))
-        data["reject_reason"].append(f"expected {n} columns, found {len(cells)}" if extra else None)
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(cells[:used])
+        data["raw"].append(buf.getvalue())
+        data["reject_reason"].append(
+            f"expected {n} columns, found {used}: cells beyond the header" if used > n else None
+        )
     schema = pa.schema(
         [("line_no", pa.int64())] + [(c, pa.string()) for c in columns + ["raw", "reject_reason"]]
     )

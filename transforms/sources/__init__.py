@@ -25,9 +25,14 @@ def format_names() -> list[str]:
 
 
 def get_format(name: str, mapped_formats: dict | None = None) -> Format:
+    """The built-in format `name`, else a MappedFormat for `[formats.<name>]` of the config."""
     for f in FORMATS:
         if f.name == name:
             return f
+    if mapped_formats and name in mapped_formats:
+        from transforms.sources.mapped import MappedFormat  # late: mapped imports this registry
+
+        return MappedFormat(name, mapped_formats[name])
     raise KeyError(name)
 
 

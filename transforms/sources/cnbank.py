@@ -1,26 +1,48 @@
 """Chinese bank statement exports, CSV (GBK or UTF-8) and XLSX/XLS.
 
-Corporate (CCB-, ICBC-style) and personal (ICBC, CMB, CCB) layouts: the header
-row is found by name, preamble and footer rows are skipped, 借方/贷方 columns or
-a signed amount, thousands separators, padding and TABs stripped. 借方 = money
-out, 贷方 = money in (the bank's view of the account holder).
+Corporate (CCB-, ICBC-style) and personal (ICBC, CMB, CCB) layouts. The header
+row is found by name within the first rows (title/preamble rows above it are
+skipped); header cells are compared after removing spaces, TABs and U+3000 and
+normalizing full-width parentheses. Amounts come from 借方/贷方 (支出/收入) columns
+or one signed 交易金额; thousands separators, padding, trailing TABs and `-` for
+"no amount" are handled. 借方 = money out, 贷方 = money in (the bank's view of the
+account holder).
+
+- A date column and a separate time-of-day column (CCB personal: 交易日期 + 交易时间)
+  are combined.
+- Footer rows (合计, 人民币合计, disclaimers such as 以上数据仅供参考) are not data;
+  a 合计 row's 借方/贷方 totals are checked against the rows read.
+- The running balance (余额) is checked in file order, ascending or descending.
+  A balance cell that is present but unreadable (anonymised `xx,yyyy.zz`) leaves
+  the balance empty and is reported as a control check; the line itself stands.
+- The account number comes from an 账号 column, else the source's configured
+  `account_no`, else a 账号:/卡号: preamble line.
+- bank_txn_id is the file's 流水号 when it has one; a 凭证号 (voucher number, which
+  banks reuse across lines) gets `#` and 8 hex digits of the line's content hash;
+  otherwise `L` + a stable hash of the line's content.
+- Personal payment-app exports (Alipay/WeChat: 收/支, 交易对方, 交易单号) are
+  refused: they are not bank statements.
 """
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
 from pathlib import Path
 
 from transforms.errors import InputFileError
 from transforms.sources import sql
 from transforms.sources.base import ControlCheck, FileContext, Format, Normalized, Verdict, no, yes
-from transforms.tabular import EXCEL_SUFFIXES, is_excel, iter_rows, stage_rows
-from transforms.textio import head_text
+from transforms.tabular import EXCEL_SUFFIXES, is_excel, iter_rows, normalize_header, stage_rows
+from transforms.textio import HEAD_BYTES, guess_encoding, head_text, read_head
+
+__all__ = ["ChineseBankStatement", "currency_sql", "normalize_header", "running_balance_check"]
 
 # Canonical role -> header names that carry it, in order of preference.
 SYNONYMS: dict[str, list[str]] = {
-    "time": ["交易时间", "交易日期", "记账日期", "入账日期", "日期"],
-    "value_date": ["记账日期", "入账日期", "交易日期"],
+    "time": ["交易时间", "交易日期", "记账日期", "入账日期", "记账日", "日期"],
+    "date": ["交易日期", "记账日期", "记账日", "入账日期", "日期"],
+    "value_date": ["记账日期", "记账日", "入账日期", "起息日", "交易日期"],
     "debit": [
         "借方发生额(支取)",
         "借方发生额",
@@ -29,6 +51,7 @@ SYNONYMS: dict[str, list[str]] = {
         "支出金额",
         "记账金额(支出)",
         "交易金额(支出)",
+        "支出",
     ],
     "credit": [
         "贷方发生额(收入)",
@@ -38,17 +61,33 @@ SYNONYMS: dict[str, list[str]] = {
         "收入金额",
         "记账金额(收入)",
         "交易金额(收入)",
+        "收入",
     ],
     "signed": ["交易金额", "发生额"],
-    "balance": ["余额", "联机余额", "账户余额"],
+    "balance": ["余额", "联机余额", "账户余额", "当前余额"],
     "currency": ["币种", "货币", "记账币种", "交易币种"],
-    "counterparty_name": ["对方户名", "对方单位", "对方账户名称", "对方名称", "对手信息"],
+    "counterparty_name": ["对方户名", "对方单位", "对方账户名称", "对方名称"],
     "counterparty_account": ["对方账号", "对方账户"],
-    "narrative": ["摘要", "交易摘要", "用途"],
+    "counterparty_info": ["对手信息"],  # CMB: name followed by the account number
+    "narrative": ["摘要", "交易摘要"],
+    "purpose": ["用途"],
     "memo": ["附言", "备注", "客户摘要"],
-    "bank_txn_id": ["账户明细编号-交易流水号", "交易流水号", "流水号", "凭证号"],
+    "place": ["交易场所", "交易地点"],
+    "bank_txn_id": ["账户明细编号-交易流水号", "交易流水号", "流水号"],
+    "voucher_no": ["凭证号", "凭证号码"],
     "account_no": ["账号", "本方账号"],
 }
+# Columns of personal payment-app exports (Alipay, WeChat) that no bank statement has.
+PERSONAL_EXPORT_MARKERS = (
+    "收/支",
+    "交易对方",
+    "交易单号",
+    "交易订单号",
+    "商户单号",
+    "商家订单号",
+    "收/付款方式",
+    "支付方式",
+)
 FOOTER_MARKERS = (
     "合计",
     "人民币合计",
@@ -60,21 +99,28 @@ FOOTER_MARKERS = (
     "以上数据仅供参考",
     "温馨提示",
 )
+TOTAL_MARKERS = ("合计", "人民币合计", "总计")
 TIME_FORMATS = [
     "%Y-%m-%d %H:%M:%S",
     "%Y%m%d %H:%M:%S",
     "%Y/%m/%d %H:%M:%S",
     "%Y%m%d%H%M%S",
+    "%Y-%m-%d %H:%M",
+    "%Y年%m月%d日 %H:%M:%S",
     "%Y-%m-%d",
     "%Y%m%d",
     "%Y/%m/%d",
+    "%Y.%m.%d",
     "%Y年%m月%d日",
 ]
+CURRENCIES = {
+    "CNY": ("人民币", "RMB", "CNY", "156", "人民币元"),
+    "USD": ("美元", "USD"),
+    "HKD": ("港币", "港元", "HKD"),
+    "EUR": ("欧元", "EUR"),
+}
 MAX_PREAMBLE_ROWS = 30
-
-
-def normalize_header(cell: str) -> str:
-    return "".join(cell.split()).replace("\u3000", "").replace("（", "(").replace("）", ")")
+ACCOUNT_LABELS = ("账号:", "卡号:", "账户:")
 
 
 def find_roles(header: list[str]) -> dict[str, int]:
@@ -88,9 +134,91 @@ def find_roles(header: list[str]) -> dict[str, int]:
     return roles
 
 
-def is_statement_header(cells: list[str]) -> bool:
+def header_problem(cells: list[str]) -> str | None:
+    """None when `cells` is a bank statement header row, else why it is not."""
+    names = [normalize_header(c) for c in cells]
     roles = find_roles(cells)
-    return "time" in roles and (("debit" in roles and "credit" in roles) or "signed" in roles)
+    if "time" not in roles:
+        return "no date column (交易时间/交易日期/记账日期)"
+    personal = [m for m in PERSONAL_EXPORT_MARKERS if m in names]
+    if personal:
+        return (
+            f"columns {personal} belong to a personal payment-app export (Alipay/WeChat), "
+            "not a bank statement"
+        )
+    pair = "debit" in roles and "credit" in roles
+    if not pair and "signed" not in roles:
+        return "no amount columns (借方/贷方, 支出/收入 or a signed 交易金额)"
+    strong = pair and any(n.startswith(("借方", "贷方")) for n in names)
+    if "balance" not in roles and not strong:
+        return "no balance column (余额) beside 支出/收入 or 交易金额"
+    return None
+
+
+def is_statement_header(cells: list[str]) -> bool:
+    return header_problem(cells) is None
+
+
+def _explain(candidates: list[tuple[int, list[str]]], where: str) -> str:
+    """Why no header was found: the best near-miss row, with the columns it has."""
+    for line_no, cells in candidates:
+        if "time" in find_roles(cells):
+            found = [c.strip() for c in cells if c.strip()]
+            return f"{where} {line_no} is not a bank statement header: {header_problem(cells)}; columns found: {found}"
+    return f"no {where.split()[0]} in the first {MAX_PREAMBLE_ROWS} has a date column (交易时间/交易日期/记账日期)"
+
+
+def choose_encoding(path: Path, head: bytes) -> str:
+    """UTF-8 or GB18030 for a CSV export; a UTF-8 file with a non-UTF-8 line is refused.
+
+    Mixed files (UTF-8 header, a GBK-encoded line further down) would otherwise be
+    decoded as GB18030 into garbage, so the line is named instead.
+    """
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3 and len(head) >= HEAD_BYTES:
+            return "utf-8"
+        before = head[: exc.start].decode("utf-8")
+        lines = before.split("\n")
+        for i, text in enumerate(lines[:-1], start=1):
+            if text.strip() and any(ord(ch) > 127 for ch in text) and _is_header_text(text):
+                bad_line = len(lines)
+                column = len(lines[-1].encode("utf-8")) + 1
+                raise InputFileError(
+                    path,
+                    bad_line,
+                    f"bytes at column {column} are not valid UTF-8, but the lines above it "
+                    f"(the header on line {i}) are UTF-8; expected one encoding for the whole "
+                    "file (is this line GBK?)",
+                ) from None
+        return "gb18030"
+
+
+def _csv_cells(text: str) -> list[str]:
+    return next(csv.reader([text]), [])
+
+
+def _is_header_text(text: str) -> bool:
+    return is_statement_header(_csv_cells(text))
+
+
+def _account_from_preamble(preamble: list[tuple[int, list[str]]]) -> str | None:
+    for _, cells in preamble:
+        cells = [c for c in cells if c.strip()]
+        for i, cell in enumerate(cells):
+            norm = normalize_header(cell)
+            for label in ACCOUNT_LABELS:
+                if norm.startswith(label):
+                    value = norm[len(label) :] or (
+                        normalize_header(cells[i + 1]) if i + 1 < len(cells) else ""
+                    )
+                    if value:
+                        return value
+    return None
 
 
 class ChineseBankStatement(Format):
@@ -103,34 +231,49 @@ class ChineseBankStatement(Format):
         if suffix not in (".csv", ".txt") + EXCEL_SUFFIXES:
             return no("file name does not end in .csv, .txt, .xlsx or .xls")
         if is_excel(path):
+            rows = []
             try:
-                for i, (_, cells) in enumerate(iter_rows(path)):
+                for i, (line_no, cells) in enumerate(iter_rows(path)):
                     if is_statement_header(cells):
-                        return yes("bank statement header row in the first sheet")
+                        return yes(f"bank statement header on sheet row {line_no}")
+                    rows.append((line_no, cells))
                     if i >= MAX_PREAMBLE_ROWS:
                         break
             except InputFileError as exc:
                 return no(str(exc))
-            return no("no row with a date column and 借方/贷方 or signed amount columns")
-        for line in head_text(head).splitlines()[:MAX_PREAMBLE_ROWS]:
-            if is_statement_header([c.strip().strip('"') for c in line.split(",")]):
-                return yes("bank statement header line")
-        return no("no line with a date column and 借方/贷方 or signed amount columns")
+            return no(_explain(rows, "sheet row"))
+        texts = [head_text(head)]
+        if guess_encoding(head) != "utf-8":
+            # a UTF-8 file with a GBK line: recognize it here; normalize names the bad line
+            texts.append(head.decode("utf-8", errors="replace").lstrip("\ufeff"))
+        rows = []
+        for text in texts:
+            for line_no, line in enumerate(text.splitlines()[:MAX_PREAMBLE_ROWS], start=1):
+                cells = _csv_cells(line)
+                if is_statement_header(cells):
+                    return yes(f"bank statement header on line {line_no}")
+                rows.append((line_no, cells))
+        return no(_explain(rows, "line"))
 
     def normalize(self, ctx: FileContext) -> Normalized:
-        rows = iter_rows(ctx.path)
-        header, roles = None, {}
-        for i, (_line_no, cells) in enumerate(rows):
+        path = ctx.path
+        encoding = None if is_excel(path) else choose_encoding(path, read_head(path))
+        rows = iter_rows(path, encoding)
+        where = "sheet row" if is_excel(path) else "line"
+        header, roles, preamble = None, {}, []
+        for i, (line_no, cells) in enumerate(rows):
             if is_statement_header(cells):
                 header, roles = cells, find_roles(cells)
                 break
+            preamble.append((line_no, cells))
             if i >= MAX_PREAMBLE_ROWS:
                 break
         if header is None:
             raise InputFileError(
-                ctx.path,
+                path,
                 None,
-                "expected a header row with a date column and 借方/贷方 (or a signed 交易金额) column",
+                "expected a header row with a date column and 借方/贷方 (支出/收入) or a signed "
+                f"交易金额 column; {_explain(preamble, where)}",
             )
         data, footers = [], []
         for line_no, cells in rows:
@@ -148,25 +291,58 @@ class ChineseBankStatement(Format):
         def amount_text(role: str) -> str:
             return f"NULLIF({get(role)}, '-')"
 
-        tz = ctx.timezone
-        when = sql.local_time(get("time"), TIME_FORMATS)
-        value_date = f"coalesce(CAST({sql.local_time(get('value_date'), TIME_FORMATS)} AS DATE), CAST({when} AS DATE))"
-        if "signed" in roles:
-            signed = sql.money(amount_text("signed"))
-            checks = [("交易金额", amount_text("signed"), signed)]
-        else:
+        def label(role: str) -> str:
+            return normalize_header(header[roles[role]]).replace("'", "''")
+
+        time_text = get("time")
+        if "date" in roles and roles["date"] != roles["time"]:
+            # a time-of-day column beside a date column: 20250101 + 18:53:19
+            time_text = (
+                f"CASE WHEN regexp_full_match({get('time')}, '[0-9]{{1,2}}:[0-9]{{2}}(:[0-9]{{2}})?') "
+                f"THEN {get('date')} || ' ' || {get('time')} ELSE {get('time')} END"
+            )
+        when = sql.local_time(time_text, TIME_FORMATS)
+        value_parsed = sql.local_time(get("value_date"), TIME_FORMATS)
+        value_date = f"coalesce(CAST({value_parsed} AS DATE), CAST({when} AS DATE))"
+        checks = [
+            (label("time"), time_text, when),
+        ]
+        if "value_date" in roles and roles["value_date"] != roles["time"]:
+            checks.append((label("value_date"), get("value_date"), value_parsed))
+        if "debit" in roles and "credit" in roles:
             debit, credit = sql.money(amount_text("debit")), sql.money(amount_text("credit"))
             signed = f"(coalesce({credit}, 0) - coalesce({debit}, 0))"
-            checks = [
-                ("借方", amount_text("debit"), debit),
-                ("贷方", amount_text("credit"), credit),
+            checks += [
+                (label("debit"), amount_text("debit"), debit),
+                (label("credit"), amount_text("credit"), credit),
             ]
-        balance = sql.money(amount_text("balance"))
-        checks += [("交易时间", get("time"), when), ("余额", amount_text("balance"), balance)]
-        account = (
-            get("account_no") if "account_no" in roles else sql.sql_literal(ctx.source.account_no)
+            both = (
+                f"CASE WHEN {debit} <> 0 AND {credit} <> 0 THEN '{label('debit')}/{label('credit')}: "
+                f"expected one of them, found both ' || {debit} || ' and ' || {credit} END"
+            )
+            none_found = f"expected a {label('debit')} or {label('credit')} amount, found none"
+        else:
+            signed = sql.money(amount_text("signed"))
+            checks.append((label("signed"), amount_text("signed"), signed))
+            both = "NULL"
+            none_found = f"expected a {label('signed')} amount, found none"
+        balance_text = amount_text("balance")
+        balance = sql.money(balance_text)
+        account = get("account_no")
+        if "account_no" not in roles:
+            account = sql.sql_literal(ctx.source.account_no or _account_from_preamble(preamble))
+        cp_name, cp_account = get("counterparty_name"), get("counterparty_account")
+        if "counterparty_info" in roles:
+            info = get("counterparty_info")
+            cp_name = f"coalesce({cp_name}, NULLIF(trim(regexp_extract({info}, '^(.*?)\\s*([0-9*]{{6,}})?$', 1)), ''))"
+            cp_account = (
+                f"coalesce({cp_account}, NULLIF(regexp_extract({info}, '([0-9*]{{6,}})$', 1), ''))"
+            )
+        text_parts = [get(r) for r in ("narrative", "purpose", "memo", "place") if r in roles]
+        narrative = (
+            f"NULLIF(concat_ws(' / ', {', '.join(text_parts)}), '')" if text_parts else "NULL"
         )
-        memo = f"NULLIF(concat_ws(' / ', {get('narrative')}, {get('memo')}), '')"
+        currency = currency_sql(get("currency"))
         typed = ctx.t("typed")
         ctx.con.execute(
             f"""
@@ -175,30 +351,39 @@ class ChineseBankStatement(Format):
                 SELECT line_no, raw, reject_reason AS structural,
                     {account} AS account_no,
                     {get("bank_txn_id")} AS stated_txn_id,
+                    {get("voucher_no")} AS voucher_no,
                     {value_date} AS value_date,
                     {when} AS local_time,
                     {signed} AS signed_amount,
                     {balance} AS balance,
-                    coalesce({get("currency")}, 'CNY') AS currency,
-                    {get("counterparty_name")} AS counterparty_name,
-                    {get("counterparty_account")} AS counterparty_account,
-                    {memo} AS narrative,
-                    {sql.first_reason(sql.required([("交易时间", get("time"))]), sql.field_checks(checks))} AS field_reason
+                    CASE WHEN {balance_text} IS NOT NULL AND {balance} IS NULL
+                         THEN {balance_text} END AS _bad_balance,
+                    {currency} AS currency,
+                    {cp_name} AS counterparty_name,
+                    {cp_account} AS counterparty_account,
+                    {narrative} AS narrative,
+                    {sql.first_reason(sql.required([(label("time"), time_text)]), sql.field_checks(checks), both)} AS field_reason
                 FROM {staged}
             )
+            , hashed AS (
+                SELECT *, substr(sha256(concat_ws('|', account_no, local_time, signed_amount, balance,
+                    counterparty_account, counterparty_name, narrative, voucher_no)), 1, 20) AS content_hash
+                FROM parsed
+            )
             SELECT line_no, raw, account_no,
-                coalesce(stated_txn_id, 'L' || substr(sha256(concat_ws('|', account_no, local_time, signed_amount,
-                    balance, counterparty_account, counterparty_name, narrative)), 1, 20)) AS bank_txn_id,
+                coalesce(stated_txn_id, voucher_no || '#' || substr(content_hash, 1, 8),
+                    'L' || content_hash) AS bank_txn_id,
                 value_date,
-                {sql.instant("local_time", tz)} AS txn_time,
+                {sql.instant("local_time", ctx.timezone)} AS txn_time,
                 CASE WHEN signed_amount >= 0 THEN 'CREDIT' ELSE 'DEBIT' END AS direction,
                 abs(signed_amount) AS amount,
                 balance, currency, counterparty_name, counterparty_account, narrative,
                 coalesce(structural, field_reason,
-                    CASE WHEN signed_amount IS NULL OR signed_amount = 0 THEN 'amount: expected a debit or credit amount, found none' END
+                    CASE WHEN signed_amount IS NULL THEN 'amount: {none_found}'
+                         WHEN signed_amount = 0 THEN 'amount: expected a non-zero amount, found 0' END
                 ) AS reject_reason,
-                signed_amount AS _signed
-            FROM parsed
+                signed_amount AS _signed, _bad_balance
+            FROM hashed
             """
         )
         rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]
@@ -207,24 +392,23 @@ class ChineseBankStatement(Format):
     def _checks(self, ctx, typed, roles, footers) -> list[ControlCheck]:
         checks = []
         if "balance" in roles:
-            breaks = ctx.con.execute(
-                f"""
-                WITH ok AS (SELECT line_no, _signed, balance FROM {typed}
-                            WHERE reject_reason IS NULL AND balance IS NOT NULL),
-                asc_breaks AS (
-                    SELECT count(*) FILTER (WHERE prev IS NOT NULL AND prev + _signed <> balance) n FROM
-                    (SELECT *, lag(balance) OVER (ORDER BY line_no) prev FROM ok)),
-                desc_breaks AS (
-                    SELECT count(*) FILTER (WHERE prev IS NOT NULL AND prev + _signed <> balance) n FROM
-                    (SELECT *, lag(balance) OVER (ORDER BY line_no DESC) prev FROM ok))
-                SELECT least((SELECT n FROM asc_breaks), (SELECT n FROM desc_breaks))
-                """
-            ).fetchone()[0]
-            checks.append(ControlCheck("running balance breaks", 0, breaks))
+            bad = ctx.con.execute(
+                f"""SELECT count(*), min(line_no), arg_min(_bad_balance, line_no)
+                    FROM {typed} WHERE reject_reason IS NULL AND _bad_balance IS NOT NULL"""
+            ).fetchone()
+            if bad[0]:
+                checks.append(
+                    ControlCheck(
+                        f"余额 unreadable, left empty (first at line {bad[1]}: {bad[2]!r})",
+                        0,
+                        bad[0],
+                    )
+                )
+            checks.append(running_balance_check(ctx.con, typed))
         if "debit" in roles and "credit" in roles:
             for _, cells in footers:
                 first = next((c.strip() for c in cells if c.strip()), "")
-                if not first.startswith(("合计", "人民币合计", "总计")):
+                if not first.startswith(TOTAL_MARKERS):
                     continue
                 stated_debit = _dec(cells, roles["debit"])
                 stated_credit = _dec(cells, roles["credit"])
@@ -239,6 +423,38 @@ class ChineseBankStatement(Format):
                 checks.append(ControlCheck("贷方合计 (footer)", stated_credit, credit))
                 break
         return checks
+
+
+def running_balance_check(con, typed: str) -> ControlCheck:
+    """Rows whose balance is not the previous balance plus their signed amount, in file order.
+
+    The file may list oldest-first or newest-first: the order with fewer breaks is
+    taken. Needs `_signed` (credit positive) and `balance` in `typed`; rejected rows
+    and rows without a balance are left out.
+    """
+    breaks = con.execute(
+        f"""
+        WITH ok AS (SELECT line_no, _signed, balance FROM {typed}
+                    WHERE reject_reason IS NULL AND balance IS NOT NULL),
+        asc_breaks AS (
+            SELECT count(*) FILTER (WHERE prev IS NOT NULL AND prev + _signed <> balance) n FROM
+            (SELECT *, lag(balance) OVER (ORDER BY line_no) prev FROM ok)),
+        desc_breaks AS (
+            SELECT count(*) FILTER (WHERE prev IS NOT NULL AND prev + _signed <> balance) n FROM
+            (SELECT *, lag(balance) OVER (ORDER BY line_no DESC) prev FROM ok))
+        SELECT least((SELECT n FROM asc_breaks), (SELECT n FROM desc_breaks))
+        """
+    ).fetchone()[0]
+    return ControlCheck("running balance breaks", 0, breaks)
+
+
+def currency_sql(raw: str) -> str:
+    """ISO code from a currency cell (人民币, RMB, 156 -> CNY); empty -> CNY; others kept."""
+    whens = " ".join(
+        f"WHEN upper({raw}) IN ({', '.join(sql.sql_literal(v) for v in names)}) THEN '{code}'"
+        for code, names in CURRENCIES.items()
+    )
+    return f"CASE {whens} ELSE coalesce({raw}, 'CNY') END"
 
 
 def _dec(cells: list[str], i: int) -> Decimal | None:
