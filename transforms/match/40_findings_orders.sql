@@ -39,7 +39,7 @@ installment_debits AS (
 )
 SELECT 'AMOUNT_MISMATCH' AS exception_type, order_no AS ref, biz_date, NULL::INTEGER AS pending_days,
        evidence_date, channel, order_no, channel_txn_id, p_amount AS expected_amount, c_amount AS actual_amount,
-       borrower_id, card_no, format('platform {} vs channel {}', p_amount, c_amount) AS detail, file_name, line_no
+       borrower_id, card_no, format('platform {} vs channel {}', CAST(p_amount AS VARCHAR), CAST(c_amount AS VARCHAR)) AS detail, file_name, line_no
 FROM pairs WHERE p_status = 'SUCCESS' AND c_status = 'SUCCESS' AND p_amount <> c_amount
 UNION ALL
 SELECT 'PLATFORM_NOT_PAID', order_no, biz_date, s.pending_days, evidence_date, channel, order_no,
@@ -75,5 +75,5 @@ ANTI JOIN refunded_txns r ON r.channel = t.channel AND r.channel_txn_id = t.chan
 UNION ALL
 SELECT 'DUPLICATE_DEBIT', order_no, biz_date, NULL, evidence_date, channel, order_no, channel_txn_id,
        greatest(owed - (paid_so_far - p_amount), 0), p_amount, borrower_id, card_no,
-       format('installment owed {}; debits so far {}', owed, paid_so_far), file_name, line_no
+       format('installment owed {}; debits so far {}', CAST(owed AS VARCHAR), CAST(paid_so_far AS VARCHAR)), file_name, line_no
 FROM installment_debits WHERE paid_so_far > owed

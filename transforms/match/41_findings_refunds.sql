@@ -19,7 +19,7 @@ WHERE t.txn_type = 'REFUND' AND t.status = 'SUCCESS'
 UNION ALL
 SELECT 'AMOUNT_MISMATCH', o.order_no, o.biz_date, NULL, greatest(o.inbox_date, t.inbox_date), t.channel,
        o.order_no, t.channel_txn_id, o.amount, t.amount, o.borrower_id, t.card_no,
-       format('refund: platform {} vs channel {}', o.amount, t.amount), o.file_name, o.line_no
+       format('refund: platform {} vs channel {}', CAST(o.amount AS VARCHAR), CAST(t.amount AS VARCHAR)), o.file_name, o.line_no
 FROM match_refunds m
 JOIN stg_platform_orders o USING (order_no)
 JOIN stg_channel_txns t ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id AND t.txn_type = 'REFUND'

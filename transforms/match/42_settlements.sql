@@ -19,7 +19,6 @@ SELECT CASE WHEN bank_txn_id IS NULL THEN 'SETTLEMENT_MISSING' ELSE 'SETTLEMENT_
        CASE WHEN bank_txn_id IS NULL THEN pending_days END AS pending_days,
        greatest(last_inbox_date, coalesce(bank_value_date, last_inbox_date)) AS evidence_date,
        channel, bank_txn_id, expected_net AS expected_amount, bank_amount AS actual_amount,
-       format('{} transactions of {}: pays {} - refunds {} - fees {}', txn_count, trade_date,
-              pay_amount, refund_amount, fee_amount) AS detail
+       format('{} transactions of {}: pays {} - refunds {} - fees {}', txn_count, trade_date, CAST(pay_amount AS VARCHAR), CAST(refund_amount AS VARCHAR), CAST(fee_amount AS VARCHAR)) AS detail
 FROM settlements
 WHERE status <> 'MATCHED'

@@ -5,8 +5,7 @@ CREATE OR REPLACE TABLE findings_bank AS
 SELECT 'BANK_UNEXPLAINED' AS exception_type, b.bank_txn_id AS ref, b.value_date AS biz_date,
        s.pending_days, b.inbox_date AS evidence_date, b.bank_txn_id,
        NULL::DECIMAL(18,2) AS expected_amount, b.amount AS actual_amount,
-       format('{} {} from {} {}: {}', b.direction, b.amount, coalesce(b.counterparty_name, '?'),
-              coalesce(b.counterparty_account, ''), coalesce(b.narrative, '')) AS detail,
+       format('{} {} from {} {}: {}', b.direction, CAST(b.amount AS VARCHAR), coalesce(b.counterparty_name, '?'), coalesce(b.counterparty_account, ''), coalesce(b.narrative, '')) AS detail,
        b.file_name, b.line_no
 FROM stg_bank_lines b
 JOIN source_pending s ON s.source = b.source
