@@ -36,3 +36,11 @@ def test_every_command_is_in_the_readme():
     commands = build_parser()._subparsers._group_actions[0].choices
     for name in commands:
         assert f"recon {name}" in text, name
+
+
+def test_inspect_works_on_every_sample(capsys):
+    from tests.sources.test_goldens import samples
+
+    for sample in samples():
+        assert main(["inspect", str(sample)]) == 0, sample
+        assert f"format:   {sample.parent.name}" in capsys.readouterr().out
