@@ -1,19 +1,70 @@
-"""The platform's own repayment-order export (SPEC §3): UTF-8 CSV, local times, yuan."""
+"""The platform's own repayment-order export (SPEC §3): UTF-8 CSV, local times, yuan.
+
+    order_no,order_type,orig_order_no,loan_no,installment_no,borrower_id,lender_code,channel,
+    channel_txn_id,amount,principal,interest,fee,penalty,installment_due,status,created_at,paid_at
+
+Columns are mapped by header name (extra columns are ignored, a missing one is a
+file error). Blank lines are not data lines; every other line after the header is
+a row or a reject. A second header line (files concatenated) is rejected as such.
+Python only numbers the lines; splitting and typing happen in DuckDB.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from transforms.errors import InputFileError
 from transforms.sources import sql
 from transforms.sources.base import FileContext, Format, Normalized, Verdict, no, yes
-from transforms.textio import head_text, iter_lines, stage_delimited
+from transforms.textio import first_line, is_blank, iter_lines, joined_fields, stage_delimited
 
 HEADER = (
     "order_no,order_type,orig_order_no,loan_no,installment_no,borrower_id,lender_code,channel,"
     "channel_txn_id,amount,principal,interest,fee,penalty,installment_due,status,created_at,paid_at"
 ).split(",")
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+TEXT_COLUMNS = [
+    "order_no",
+    "order_type",
+    "orig_order_no",
+    "loan_no",
+    "installment_no",
+    "borrower_id",
+    "lender_code",
+    "channel",
+    "channel_txn_id",
+    "status",
+    "created_at",
+    "paid_at",
+]
 MONEY_COLUMNS = ["amount", "principal", "interest", "fee", "penalty", "installment_due"]
+ORDER_TYPES = ("REPAY", "REFUND")
+STATUSES = ("SUCCESS", "FAILED", "PROCESSING")
+TIME_TEXT = "YYYY-MM-DD HH:MM:SS"
+MIN_HEADER_MATCH = 12  # of the 18 names, for identify() to claim the file
+
+
+def header_names(line: str) -> list[str]:
+    return [c.strip().strip('"').strip() for c in line.split(",")]
+
+
+def yuan(expr: str) -> str:
+    """Yuan text `1234.56` / `-3.5` / `12` to DECIMAL(18,2); anything else (or > 16 digits) NULL."""
+    return (
+        f"CASE WHEN regexp_full_match({expr}, '[+-]?[0-9]{{1,16}}(\\.[0-9]{{1,2}})?') "
+        f"THEN TRY_CAST({expr} AS DECIMAL(18,2)) END"
+    )
+
+
+def local_ts(expr: str) -> str:
+    """`YYYY-MM-DD HH:MM:SS` local wall-clock text to TIMESTAMP; NULL if it is not one."""
+    return f"CASE WHEN length({expr}) = 19 THEN TRY_CAST({expr} AS TIMESTAMP) END"
+
+
+def unreadable(label: str, text: str, parsed: str, expected: str) -> str:
+    return (
+        f"CASE WHEN {text} IS NOT NULL AND {parsed} IS NULL THEN "
+        f"'{label}: expected {expected}, found ' || chr(39) || {text} || chr(39) END"
+    )
 
 
 class PlatformExport(Format):
@@ -24,83 +75,101 @@ class PlatformExport(Format):
     def identify(self, path: Path, head: bytes) -> Verdict:
         if path.suffix.lower() != ".csv":
             return no("file name does not end in .csv")
-        first = head_text(head).splitlines()[0] if head else ""
-        if [c.strip() for c in first.split(",")] != HEADER:
+        names = header_names(first_line(head)) if head else []
+        known = [n for n in names if n in HEADER]
+        if "order_no" not in names or len(set(known)) < MIN_HEADER_MATCH:
             return no(
-                "first line is not the platform export header (order_no,order_type,...,paid_at)"
+                "first line is not the platform export header (order_no,order_type,...,paid_at); "
+                f"found {names[:6]}"
             )
         return yes("platform export header")
 
     def normalize(self, ctx: FileContext) -> Normalized:
         lines = iter_lines(ctx.path, "utf-8")
         _, header = next(lines, (0, ""))
-        if [c.strip() for c in header.split(",")] != HEADER:
-            from transforms.errors import InputFileError
-
+        names = header_names(header)
+        missing = [c for c in HEADER if c not in names]
+        doubled = sorted({n for n in names if n in HEADER and names.count(n) > 1})
+        if missing or doubled:
+            problem = f"missing {missing}" if missing else f"repeated {doubled}"
             raise InputFileError(
-                ctx.path, 1, f"expected header {','.join(HEADER)}; found {header[:200]!r}"
+                ctx.path,
+                1,
+                f"expected a header with the columns {','.join(HEADER)}; {problem}; "
+                f"found {names if header.strip() else 'an empty line'}",
             )
-        rows = stage_delimited(
-            ctx.con, ctx.workdir, ctx.t("lines"), (x for x in lines if x[1].strip()), HEADER
+        cols = [f"c{i}" for i in range(len(names))]
+        staged = stage_delimited(
+            ctx.con,
+            ctx.workdir,
+            ctx.t("lines"),
+            ((n, t) for n, t in lines if not is_blank(t)),
+            cols,
+            delim=",",
+            quote='"',
+            materialize=False,
         )
-        c = {name: sql.clean(name) for name in HEADER}
-        created = sql.local_time(c["created_at"], TIME_FORMAT)
-        paid = sql.local_time(c["paid_at"], TIME_FORMAT)
-        money = {m: sql.money(c[m]) for m in MONEY_COLUMNS}
+        src = {name: f"c{names.index(name)}" for name in HEADER}
+        text = ", ".join(f"NULLIF(trim({src[c]}), '') AS {c}" for c in TEXT_COLUMNS + MONEY_COLUMNS)
+        parsed = ", ".join(
+            [f"{yuan(c)} AS _{c}" for c in MONEY_COLUMNS]
+            + [
+                f"{local_ts('created_at')} AS _created",
+                f"{local_ts('paid_at')} AS _paid",
+                "TRY_CAST(installment_no AS INTEGER) AS _installment_no",
+                "upper(order_type) AS _order_type",
+                "upper(status) AS _status",
+            ]
+        )
+        reason = sql.first_reason(
+            sql.required(
+                [(c, c) for c in ("order_no", "order_type", "amount", "status", "created_at")]
+            ),
+            *[unreadable(m, m, f"_{m}", "yuan like 1234.56") for m in MONEY_COLUMNS],
+            unreadable("installment_no", "installment_no", "_installment_no", "a whole number"),
+            unreadable("created_at", "created_at", "_created", f"a local time {TIME_TEXT}"),
+            unreadable("paid_at", "paid_at", "_paid", f"a local time {TIME_TEXT}"),
+            f"CASE WHEN _order_type NOT IN {ORDER_TYPES} "
+            "THEN 'order_type: expected REPAY or REFUND, found ' || order_type END",
+            f"CASE WHEN _status NOT IN {STATUSES} "
+            "THEN 'status: expected SUCCESS, FAILED or PROCESSING, found ' || status END",
+            "CASE WHEN _order_type = 'REPAY' AND _amount <> _principal + _interest + _fee + _penalty "
+            "THEN 'amount: expected principal + interest + fee + penalty = ' "
+            "|| (_principal + _interest + _fee + _penalty) || ', found ' || _amount END",
+        )
         tz = ctx.timezone
         typed = ctx.t("typed")
         ctx.con.execute(
             f"""
             CREATE OR REPLACE TABLE {typed} AS
-            SELECT line_no, raw,
-                {c["order_no"]} AS order_no,
-                upper({c["order_type"]}) AS order_type,
-                {c["orig_order_no"]} AS orig_order_no,
-                {c["loan_no"]} AS loan_no,
-                {sql.integer(c["installment_no"])} AS installment_no,
-                {c["borrower_id"]} AS borrower_id,
-                {c["lender_code"]} AS lender_code,
-                {c["channel"]} AS channel,
-                {c["channel_txn_id"]} AS channel_txn_id,
-                {", ".join(f"{expr} AS {m}" for m, expr in money.items())},
-                upper({c["status"]}) AS status,
-                {sql.instant(created, tz)} AS created_at,
-                {sql.instant(paid, tz)} AS paid_at,
-                CAST(coalesce({paid}, {created}) AS DATE) AS biz_date,
-                coalesce(reject_reason, {
-                sql.first_reason(
-                    sql.required(
-                        [
-                            ("order_no", c["order_no"]),
-                            ("order_type", c["order_type"]),
-                            ("amount", c["amount"]),
-                            ("status", c["status"]),
-                            ("created_at", c["created_at"]),
-                        ]
-                    ),
-                    sql.field_checks(
-                        [(m, c[m], money[m]) for m in MONEY_COLUMNS]
-                        + [
-                            (
-                                "installment_no",
-                                c["installment_no"],
-                                sql.integer(c["installment_no"]),
-                            ),
-                            ("created_at", c["created_at"], created),
-                            ("paid_at", c["paid_at"], paid),
-                        ]
-                    ),
-                    f"CASE WHEN upper({c['order_type']}) NOT IN ('REPAY','REFUND') "
-                    f"THEN 'order_type: expected REPAY or REFUND, found ' || {c['order_type']} END",
-                    f"CASE WHEN upper({c['status']}) NOT IN ('SUCCESS','FAILED','PROCESSING') "
-                    f"THEN 'status: expected SUCCESS, FAILED or PROCESSING, found ' || {c['status']} END",
-                    f"CASE WHEN upper({c['order_type']}) = 'REPAY' AND {money['amount']} "
-                    f"<> {money['principal']} + {money['interest']} + {money['fee']} + {money['penalty']} "
-                    "THEN 'amount: expected principal + interest + fee + penalty' END",
-                )
-            }) AS reject_reason
-            FROM {rows}
+            WITH f AS (
+                SELECT line_no, raw, reject_reason AS _stage_reason, {", ".join(cols)}, {text}
+                FROM {staged}
+            ), p AS (
+                SELECT *, {parsed} FROM f
+            ), r AS (
+                SELECT *, coalesce(
+                    _stage_reason,
+                    CASE WHEN ltrim(order_no, '\ufeff') = 'order_no' AND order_type = 'order_type'
+                         THEN 'a repeated header line, not a data row (files concatenated?)'
+                         ELSE {reason} END
+                ) AS _reason FROM p
+            )
+            SELECT line_no,
+                order_no, _order_type AS order_type, orig_order_no, loan_no,
+                _installment_no AS installment_no, borrower_id, lender_code, channel,
+                channel_txn_id,
+                {", ".join(f"_{m} AS {m}" for m in MONEY_COLUMNS)},
+                _status AS status,
+                {sql.instant("_created", tz)} AS created_at,
+                {sql.instant("_paid", tz)} AS paid_at,
+                CAST(coalesce(_paid, _created) AS DATE) AS biz_date,
+                _reason AS reject_reason,
+                CASE WHEN _reason IS NOT NULL THEN coalesce(raw, {joined_fields(cols)}) END AS raw
+            FROM r
             """
         )
-        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]
+        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
+        if rows_in != staged.lines:
+            raise RuntimeError(f"{ctx.path}: staged {staged.lines} lines but typed {rows_in}")
         return Normalized(self.table, typed, rows_in)

@@ -17,7 +17,7 @@ def clean(expr: str) -> str:
 def money(expr: str) -> str:
     """Yuan text such as `1,234.56`, `-3.5` or `¥12` to DECIMAL(18,2); more than 2 decimals is NULL."""
     s = f"regexp_replace({expr}, '{_STRIP}', '', 'g')"
-    return f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.[0-9]{{0,2}})?') THEN CAST({s} AS DECIMAL(18,2)) END"
+    return f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.[0-9]{{0,2}})?') THEN TRY_CAST({s} AS DECIMAL(18,2)) END"
 
 
 def money_rounded(expr: str, places: int = 6) -> str:
@@ -25,7 +25,7 @@ def money_rounded(expr: str, places: int = 6) -> str:
     s = f"regexp_replace({expr}, '{_STRIP}', '', 'g')"
     return (
         f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.[0-9]{{0,{places}}})?') "
-        f"THEN CAST(ROUND(CAST({s} AS DECIMAL(24,{places})), 2) AS DECIMAL(18,2)) END"
+        f"THEN TRY_CAST(ROUND(TRY_CAST({s} AS DECIMAL(24,{places})), 2) AS DECIMAL(18,2)) END"
     )
 
 
@@ -34,7 +34,7 @@ def fen(expr: str) -> str:
     s = f"trim({expr})"
     return (
         f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+') "
-        f"THEN CAST(CAST({s} AS DECIMAL(18,0)) * CAST(0.01 AS DECIMAL(3,2)) AS DECIMAL(18,2)) END"
+        f"THEN TRY_CAST(TRY_CAST({s} AS DECIMAL(18,0)) * CAST(0.01 AS DECIMAL(3,2)) AS DECIMAL(18,2)) END"
     )
 
 

@@ -1,27 +1,94 @@
 """WeChat Pay merchant trade bill (ALL / SUCCESS / REFUND; current and legacy layouts).
 
-Columns are mapped by header name, never by position. Every field carries a
-leading backtick. The last two lines are a summary header and its values,
-checked against the rows read.
+Columns are mapped by header name, never by position. Every data field carries a
+leading backtick, so fields are split on ",`" (a comma inside 商品名称 stays in
+its field). The last two lines are a summary header and its values, checked
+against the rows that normalized.
+
+Layouts:
+  current (27/20/29 columns): 应结订单金额, 代金券金额, ... 订单金额, 申请退款金额, 费率备注;
+      summary 总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额
+  legacy (24/18/26 columns): 子商户号, 总金额, 代金券或立减优惠金额 (or 企业红包金额), ...;
+      summary 总交易单数,总交易额,总退款金额,总代金券或立减优惠退款金额,手续费总金额
+In the legacy layout 总金额 plays the role of 应结订单金额; 总交易额 is checked
+against the 总金额 of the payment rows (refund rows are netted in 总退款金额).
+
+On a refund row 交易状态 is REFUND, the ids are the refund's (微信退款单号,
+商户退款单号) with the payment's ids as orig_*, the amount is 退款金额 and the
+time is 退款成功时间 when the bill has it (交易时间 is the original payment's).
+手续费 has up to five decimals: the canonical fee is rounded half-up to the fen,
+while 手续费总金额 is checked against the exact sum.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from transforms.errors import InputFileError
 from transforms.sources import sql
 from transforms.sources.base import ControlCheck, FileContext, Format, Normalized, Verdict, no, yes
-from transforms.textio import head_text, iter_lines, stage_delimited
+from transforms.textio import first_line, is_blank, iter_lines, joined_fields, stage_delimited
 
-REQUIRED = ["交易时间", "微信订单号", "商户订单号", "交易状态", "应结订单金额", "手续费"]
+AMOUNT_COLUMNS = ("应结订单金额", "总金额")  # current, legacy
+REQUIRED = ["交易时间", "微信订单号", "商户订单号", "交易状态", "手续费"]
 SUMMARY_FIRST = "总交易单数"
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+SUMMARY_STARTS = (SUMMARY_FIRST, "`" + SUMMARY_FIRST)
+TIME_TEXT = "YYYY-MM-DD HH:MM:SS"
+FEE_PLACES = Decimal("0.00001")
+CENT = Decimal("0.01")
 
 
 def _fields(line: str) -> list[str]:
-    return [f.strip().lstrip("`") for f in line.split(",")]
+    return [f.strip().lstrip("`").strip() for f in line.split(",")]
+
+
+def _missing(header: list[str]) -> list[str]:
+    missing = [c for c in REQUIRED if c not in header]
+    if not any(c in header for c in AMOUNT_COLUMNS):
+        missing.append("应结订单金额 (or 总金额)")
+    return missing
+
+
+def yuan(expr: str, places: int = 2, result: str = "DECIMAL(18,2)") -> str:
+    """Yuan text with up to `places` decimals to `result`, exactly; anything else NULL."""
+    return (
+        f"CASE WHEN regexp_full_match({expr}, '[+-]?[0-9]{{1,16}}(\\.[0-9]{{1,{places}}})?') "
+        f"THEN TRY_CAST({expr} AS {result}) END"
+    )
+
+
+def local_ts(expr: str) -> str:
+    return f"CASE WHEN length({expr}) = 19 THEN TRY_CAST({expr} AS TIMESTAMP) END"
+
+
+def unreadable(label: str, text: str, parsed: str, expected: str) -> str:
+    return (
+        f"CASE WHEN {text} IS NOT NULL AND {parsed} IS NULL THEN "
+        f"'{label}: expected {expected}, found ' || chr(39) || {text} || chr(39) END"
+    )
+
+
+def _decimal(text: str | None, places: Decimal = CENT) -> Decimal | None:
+    """A stated total as a Decimal (shown to `places` when that loses nothing); None if unreadable."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    shown = value.quantize(places)
+    return shown if shown == value else value
+
+
+def _count(text: str | None) -> int | None:
+    try:
+        return int(text.strip()) if text is not None else None
+    except ValueError:
+        return None
 
 
 class WeChatPayBill(Format):
@@ -32,147 +99,220 @@ class WeChatPayBill(Format):
     def identify(self, path: Path, head: bytes) -> Verdict:
         if path.suffix.lower() not in (".csv", ".txt"):
             return no("file name does not end in .csv or .txt")
-        text = head_text(head)
-        first = text.splitlines()[0] if text else ""
-        header = _fields(first)
-        if header[:1] != ["交易时间"] or "微信订单号" not in header:
-            return no("first line is not a WeChat Pay bill header (交易时间,...,微信订单号,...)")
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            return no(f"WeChat-like header lacks {missing}")
+        header = _fields(first_line(head)) if head else []
+        if header[:1] != ["交易时间"] or not {"微信订单号", "商户订单号"} <= set(header):
+            return no(
+                "first line is not a WeChat Pay bill header (交易时间,...,微信订单号,商户订单号,...)"
+            )
+        # Unmistakably a WeChat bill from here on: normalize() names any missing column.
         return yes("WeChat Pay trade bill header")
 
     def normalize(self, ctx: FileContext) -> Normalized:
         lines = iter_lines(ctx.path, "utf-8-sig")
         _, first = next(lines, (0, ""))
         header = _fields(first)
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
+        missing = _missing(header)
+        doubled = sorted({h for h in header if h and header.count(h) > 1})
+        if missing or doubled:
+            problem = f"missing {missing}" if missing else f"repeated columns {doubled}"
             raise InputFileError(
-                ctx.path, 1, f"expected WeChat bill columns {missing}; header has {header}"
+                ctx.path,
+                1,
+                f"expected a WeChat Pay bill header with {REQUIRED} and 应结订单金额 (or 总金额); "
+                f"{problem}; found {header if first.strip() else 'an empty line'}",
             )
-        data, summary = [], None
-        pending_summary = False
-        for line_no, text in lines:
-            if not text.strip():
-                continue
-            if pending_summary:
-                summary = (line_no, _fields(text))
-                pending_summary = False
-            elif text.lstrip("`").startswith(SUMMARY_FIRST):
-                summary_header = _fields(text)
-                pending_summary = True
-            elif summary is None:
-                data.append((line_no, text))
-            else:
-                data.append(
-                    (line_no, text)
-                )  # rows after the summary are still rows: never drop them
+        summary: dict = {}
+        data = self._data_lines(lines, summary)
+        # Peek at the first data line: backtick-prefixed fields are split on ",`".
+        first_data = next(data, None)
+        delim = ",`" if first_data is not None and first_data[1].startswith("`") else ","
+
+        def all_data() -> Iterator[tuple[int, str]]:
+            if first_data is not None:
+                yield first_data
+            yield from data
+
         cols = [f"c{i}" for i in range(len(header))]
-        staged = stage_delimited(ctx.con, ctx.workdir, ctx.t("lines"), data, cols, quote="")
-        col = {name: sql.clean(f"c{i}") for i, name in enumerate(header)}
+        staged = stage_delimited(
+            ctx.con,
+            ctx.workdir,
+            ctx.t("lines"),
+            all_data(),
+            cols,
+            delim=delim,
+            quote="",
+            materialize=False,
+        )
+        src = {name: f"c{i}" for i, name in enumerate(header) if name}
+        amount_col = next(c for c in AMOUNT_COLUMNS if c in src)
+        names = ["交易时间", "微信订单号", "商户订单号", "交易状态", "手续费", amount_col]
+        names += [
+            n
+            for n in (
+                "微信退款单号",
+                "商户退款单号",
+                "退款金额",
+                "退款状态",
+                "退款成功时间",
+                "用户标识",
+            )
+            if n in src
+        ]
+        alias = {n: f"f{i}" for i, n in enumerate(names)}
 
-        def get(*names: str) -> str:
-            for n in names:
-                if n in col:
-                    return col[n]
-            return "NULL::VARCHAR"
+        def f(name: str) -> str:
+            return alias.get(name, "NULL::VARCHAR")
 
-        status = f"upper({get('交易状态')})"
-        is_refund = f"({status} = 'REFUND')"
-        settle_amount = sql.money(get("应结订单金额"))
-        refund_amount = sql.money(get("退款金额"))
-        fee = sql.money_rounded(get("手续费"))
-        trade_time = sql.local_time(get("交易时间"), TIME_FORMAT)
-        refund_time = sql.local_time(get("退款成功时间"), TIME_FORMAT)
-        txn_time = f"CASE WHEN {is_refund} THEN coalesce({refund_time}, {trade_time}) ELSE {trade_time} END"
+        text = ", ".join(f"NULLIF(trim({src[n]}, ' \t`\u3000'), '') AS {alias[n]}" for n in names)
+        refund = "(upper(" + f("交易状态") + ") = 'REFUND')"
+        parsed = ", ".join(
+            [
+                f"{refund} AS _refund",
+                f"{yuan(f(amount_col))} AS _settle",
+                f"{yuan(f('退款金额'))} AS _refund_amount",
+                f"{yuan(f('手续费'), 6, 'DECIMAL(24,6)')} AS _fee_exact",
+                f"{local_ts(f('交易时间'))} AS _trade_time",
+                f"{local_ts(f('退款成功时间'))} AS _refund_time",
+            ]
+        )
+        checks = [
+            sql.required(
+                [
+                    ("交易时间", f("交易时间")),
+                    ("微信订单号", f("微信订单号")),
+                    ("交易状态", f("交易状态")),
+                ]
+            ),
+            unreadable("交易时间", f("交易时间"), "_trade_time", f"a local time {TIME_TEXT}"),
+            unreadable(amount_col, f(amount_col), "_settle", "yuan like 12.34"),
+            unreadable("手续费", f("手续费"), "_fee_exact", "yuan like 0.01234"),
+            f"CASE WHEN NOT _refund AND {f(amount_col)} IS NULL "
+            f"THEN '{amount_col}: required, found empty' END",
+        ]
+        if "退款金额" in src:
+            checks += [
+                unreadable("退款金额", f("退款金额"), "_refund_amount", "yuan like 12.34"),
+                f"CASE WHEN _refund AND {f('退款金额')} IS NULL "
+                "THEN '退款金额: required on a REFUND row, found empty' END",
+            ]
+        else:
+            checks.append(
+                "CASE WHEN _refund THEN '交易状态: REFUND row in a bill without 退款金额' END"
+            )
+        if "微信退款单号" in src:
+            checks.append(
+                f"CASE WHEN _refund AND {f('微信退款单号')} IS NULL "
+                "THEN '微信退款单号: required on a REFUND row, found empty' END"
+            )
+        if "退款成功时间" in src:
+            checks.append(
+                unreadable(
+                    "退款成功时间", f("退款成功时间"), "_refund_time", f"a local time {TIME_TEXT}"
+                )
+            )
+        reason = sql.first_reason(*checks)
+        # A header line again (bills concatenated): fields split like data, or, in a
+        # backtick bill, a line of one field.
+        is_header = (
+            f"((ltrim({f('交易时间')}, '\ufeff') = '交易时间' AND {f('微信订单号')} = '微信订单号') "
+            "OR starts_with(ltrim(raw, '\ufeff'), '交易时间,'))"
+        )
+        txn_time = "CASE WHEN _refund THEN coalesce(_refund_time, _trade_time) ELSE _trade_time END"
+        refund_ok = f"coalesce(upper({f('退款状态')}), 'SUCCESS') = 'SUCCESS'"
         typed = ctx.t("typed")
         ctx.con.execute(
             f"""
             CREATE OR REPLACE TABLE {typed} AS
-            SELECT line_no, replace(raw, '`', '') AS raw,
-                '{ctx.source.channel}' AS channel,
-                CASE WHEN {is_refund} THEN {get("微信退款单号")} ELSE {
-                get("微信订单号")
-            } END AS channel_txn_id,
-                CASE WHEN {is_refund} THEN {get("商户退款单号")} ELSE {
-                get("商户订单号")
-            } END AS merchant_order_no,
-                CASE WHEN {is_refund} THEN {get("微信订单号")} END AS orig_channel_txn_id,
-                CASE WHEN {is_refund} THEN {get("商户订单号")} END AS orig_merchant_order_no,
-                CASE WHEN {is_refund} THEN 'REFUND' ELSE 'PAY' END AS txn_type,
-                CASE WHEN {is_refund} THEN {refund_amount} ELSE {settle_amount} END AS amount,
-                {fee} AS fee,
-                CASE WHEN {status} = 'SUCCESS' THEN 'SUCCESS'
-                     WHEN {is_refund} AND coalesce(upper({
-                get("退款状态")
-            }), 'SUCCESS') = 'SUCCESS' THEN 'SUCCESS'
+            WITH t AS (
+                SELECT line_no, raw, reject_reason AS _stage_reason, {", ".join(cols)}, {text}
+                FROM {staged}
+            ), p AS (
+                SELECT *, {parsed} FROM t
+            ), r AS (
+                SELECT *, CASE
+                    WHEN {is_header}
+                        THEN 'a repeated header line, not a data row (bills concatenated?)'
+                    ELSE coalesce(_stage_reason, {reason}) END AS _reason
+                FROM p
+            )
+            SELECT line_no,
+                {sql.sql_literal(ctx.source.channel)} AS channel,
+                CASE WHEN _refund THEN {f("微信退款单号")} ELSE {f("微信订单号")} END AS channel_txn_id,
+                CASE WHEN _refund THEN {f("商户退款单号")} ELSE {f("商户订单号")} END
+                    AS merchant_order_no,
+                CASE WHEN _refund THEN {f("微信订单号")} END AS orig_channel_txn_id,
+                CASE WHEN _refund THEN {f("商户订单号")} END AS orig_merchant_order_no,
+                CASE WHEN _refund THEN 'REFUND' ELSE 'PAY' END AS txn_type,
+                CASE WHEN _refund THEN _refund_amount ELSE _settle END AS amount,
+                CAST(round(_fee_exact, 2) AS DECIMAL(18,2)) AS fee,
+                CASE WHEN upper({f("交易状态")}) = 'SUCCESS' THEN 'SUCCESS'
+                     WHEN _refund AND {refund_ok} THEN 'SUCCESS'
                      ELSE 'FAILED' END AS status,
                 {sql.instant(txn_time, ctx.timezone)} AS txn_time,
                 CAST({txn_time} AS DATE) AS biz_date,
-                {get("用户标识")} AS payer_name,
-                coalesce(reject_reason, {
-                sql.first_reason(
-                    sql.required(
-                        [
-                            ("交易时间", get("交易时间")),
-                            ("微信订单号", get("微信订单号")),
-                            ("交易状态", get("交易状态")),
-                        ]
-                    ),
-                    sql.field_checks(
-                        [
-                            ("交易时间", get("交易时间"), trade_time),
-                            ("应结订单金额", get("应结订单金额"), settle_amount),
-                            ("退款金额", get("退款金额"), refund_amount),
-                            ("手续费", get("手续费"), fee),
-                        ]
-                    ),
-                )
-            }) AS reject_reason,
-                {settle_amount} AS _settle_amount, {refund_amount} AS _refund_amount,
-                {sql.money_rounded(get("手续费"), 6)} AS _fee_exact
-            FROM {staged}
+                {f("用户标识")} AS payer_name,
+                _reason AS reject_reason,
+                CASE WHEN _reason IS NOT NULL
+                     THEN coalesce(raw, {joined_fields(cols, delim)}) END AS raw,
+                _refund, _settle, _refund_amount, _fee_exact
+            FROM r
             """
         )
-        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]
-        checks = self._checks(ctx, typed, summary_header if summary else None, summary)
-        return Normalized(self.table, typed, rows_in, checks)
+        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
+        if rows_in != staged.lines:
+            raise RuntimeError(f"{ctx.path}: staged {staged.lines} lines but typed {rows_in}")
+        return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, summary))
 
-    def _checks(self, ctx, typed, summary_header, summary) -> list[ControlCheck]:
-        if summary is None:
-            raise InputFileError(
-                ctx.path,
-                None,
-                f"expected the summary lines ({SUMMARY_FIRST},...) at the end of the bill; none found",
-            )
-        line_no, values = summary
-        stated = dict(zip(summary_header, values, strict=False))
-        count, settle, refund, fee = ctx.con.execute(
-            f"""SELECT count(*), coalesce(sum(_settle_amount), 0), coalesce(sum(_refund_amount), 0),
+    @staticmethod
+    def _data_lines(lines: Iterator[tuple[int, str]], summary: dict) -> Iterator[tuple[int, str]]:
+        """Data lines, minus blank lines and the summary block, which lands in `summary`."""
+        for line_no, text in lines:
+            if text.startswith(SUMMARY_STARTS) and "names" not in summary:
+                summary["names"] = _fields(text)
+                summary["line"] = line_no
+                for values_no, values in lines:
+                    if not is_blank(values):
+                        summary["values"] = _fields(values)
+                        summary["values_line"] = values_no
+                        break
+                continue
+            if not is_blank(text):
+                yield line_no, text
+
+    def _checks(self, ctx: FileContext, typed: str, summary: dict) -> list[ControlCheck]:
+        count, settle_all, settle_pay, refund, fee = ctx.con.execute(
+            f"""SELECT count(*), coalesce(sum(_settle), 0),
+                       coalesce(sum(_settle) FILTER (WHERE NOT _refund), 0),
+                       coalesce(sum(_refund_amount) FILTER (WHERE _refund), 0),
                        coalesce(sum(_fee_exact), 0)
                 FROM {typed} WHERE reject_reason IS NULL"""
-        ).fetchone()
-
-        def dec(key):
-            try:
-                return Decimal(stated[key].replace(",", "")).quantize(Decimal("0.01"))
-            except Exception:
-                return None
-
+        ).fetchall()[0]
+        if "names" not in summary:
+            return [
+                ControlCheck(
+                    f"summary lines ({SUMMARY_FIRST},...): none found, the bill may be truncated",
+                    None,
+                    count,
+                )
+            ]
+        stated = dict(zip(summary["names"], summary.get("values", []), strict=False))
+        fee_computed = fee.quantize(FEE_PLACES) if fee == fee.quantize(FEE_PLACES) else fee
         checks = [
-            ControlCheck(
-                "row count (总交易单数)", int(stated.get(SUMMARY_FIRST, "-1") or -1), count
-            )
+            ControlCheck(f"row count ({SUMMARY_FIRST})", _count(stated.get(SUMMARY_FIRST)), count)
         ]
-        if "应结订单总金额" in stated:
-            checks.append(ControlCheck("应结订单总金额", dec("应结订单总金额"), settle))
-        if "退款总金额" in stated:
-            checks.append(ControlCheck("退款总金额", dec("退款总金额"), refund))
-        if "手续费总金额" in stated:
+        totals = [
+            ("应结订单总金额", settle_all),  # current layout: 应结订单金额 of every row
+            ("总交易额", settle_pay),  # legacy layout: 总金额 of the payment rows
+            ("退款总金额", refund),
+            ("总退款金额", refund),
+        ]
+        for name, computed in totals:
+            if name in summary["names"]:
+                checks.append(ControlCheck(name, _decimal(stated.get(name)), computed))
+        if "手续费总金额" in summary["names"]:
             checks.append(
                 ControlCheck(
-                    "手续费总金额", dec("手续费总金额"), Decimal(fee).quantize(Decimal("0.01"))
+                    "手续费总金额", _decimal(stated.get("手续费总金额"), FEE_PLACES), fee_computed
                 )
             )
         return checks

@@ -4,19 +4,38 @@ successful orders only, a header line and a trailer line with record count and t
     通联订单号|订单类型|交易金额(分)|平台抽佣金额(分)|交易时间|商户订单号|原商户订单号|原通联订单号|支付模式|扩展参数|结算金额(分)|渠道手续费(分)|卡号
     ...
     TRAILER|<record count>|<sum of 交易金额(分)>|<sum of 渠道手续费(分)>
+
+Columns are mapped by header name. The encoding (UTF-8 or GB18030) is judged by
+the header line; a line in another encoding further down is a file error naming
+that line. 订单类型 代扣/消费/支付/PAY is a payment, 退货/退款/REFUND a refund;
+交易金额 is taken as positive (txn_type carries the direction) while the trailer
+total is checked against the amounts as written.
+
+The trailer is expected: a file without one (cut short?) keeps its rows and
+gets a failing control check, unless the source sets `options.trailer = false`.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from transforms.errors import InputFileError
 from transforms.sources import sql
 from transforms.sources.base import ControlCheck, FileContext, Format, Normalized, Verdict, no, yes
-from transforms.textio import guess_encoding, head_text, iter_lines, stage_delimited
+from transforms.textio import (
+    first_line,
+    first_line_encoding,
+    is_blank,
+    iter_lines,
+    joined_fields,
+    read_head,
+    stage_delimited,
+)
 
 REQUIRED = ["通联订单号", "订单类型", "交易金额(分)", "交易时间", "商户订单号"]
+OPTIONAL = ["原商户订单号", "原通联订单号", "渠道手续费(分)", "卡号"]
 TRAILER_MARKERS = ("TRAILER", "合计", "汇总")
 TIME_FORMATS = ["%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S"]
 PAY_TYPES = ("代扣", "消费", "PAY", "支付")
@@ -28,6 +47,39 @@ def _split(line: str) -> tuple[str, list[str]]:
     return delim, [f.strip() for f in line.split(delim)]
 
 
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def fen(expr: str) -> str:
+    """Whole fen text to DECIMAL(18,2) yuan exactly (multiplied: DuckDB divides in DOUBLE)."""
+    return (
+        f"CASE WHEN regexp_full_match({expr}, '[+-]?[0-9]{{1,16}}') "
+        f"THEN CAST(CAST({expr} AS DECIMAL(18,0)) * CAST(0.01 AS DECIMAL(3,2)) AS DECIMAL(18,2)) END"
+    )
+
+
+def unreadable(label: str, text: str, parsed: str, expected: str) -> str:
+    return (
+        f"CASE WHEN {text} IS NOT NULL AND {parsed} IS NULL THEN "
+        f"'{label}: expected {expected}, found ' || chr(39) || {text} || chr(39) END"
+    )
+
+
+def _stated_fen(text: str | None) -> Decimal | None:
+    try:
+        return (Decimal(int(text)) / 100).quantize(Decimal("0.01"))
+    except (TypeError, ValueError, InvalidOperation):
+        return None
+
+
+def _stated_int(text: str | None) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
 class WithholdingFile(Format):
     name = "withholding"
     table = "channel_txns"
@@ -36,118 +88,148 @@ class WithholdingFile(Format):
     def identify(self, path: Path, head: bytes) -> Verdict:
         if path.suffix.lower() not in (".txt", ".csv", ".dat"):
             return no("file name does not end in .txt, .csv or .dat")
-        text = head_text(head)
-        first = text.splitlines()[0] if text else ""
-        _, header = _split(first)
+        _, header = _split(first_line(head)) if head else ("|", [])
         missing = [c for c in REQUIRED if c not in header]
-        if missing:
+        if "通联订单号" not in header or len(missing) > 2:
             return no(f"first line is not a withholding header; lacks {missing}")
+        # Unmistakably a withholding file from here on: normalize() names any missing column.
         return yes("withholding channel header (fen amounts)")
 
     def normalize(self, ctx: FileContext) -> Normalized:
-        from transforms.textio import read_head
-
-        lines = iter_lines(ctx.path, guess_encoding(read_head(ctx.path)))
+        lines = iter_lines(ctx.path, first_line_encoding(read_head(ctx.path)))
         _, first = next(lines, (0, ""))
         delim, header = _split(first)
         missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise InputFileError(
-                ctx.path, 1, f"expected withholding columns {missing}; header has {header}"
-            )
-        data, trailer = [], None
-        for line_no, text in lines:
-            if not text.strip():
-                continue
-            if text.split(delim, 1)[0].strip() in TRAILER_MARKERS:
-                trailer = (line_no, [f.strip() for f in text.split(delim)])
-            else:
-                data.append((line_no, text))
-        if trailer is None:
+        doubled = sorted({h for h in header if h and header.count(h) > 1})
+        if missing or doubled:
+            problem = f"missing {missing}" if missing else f"repeated columns {doubled}"
             raise InputFileError(
                 ctx.path,
-                None,
-                "expected a trailer line (TRAILER|count|total fen|fee fen); none found",
+                1,
+                f"expected a withholding header with the columns {REQUIRED} "
+                f"(and optionally {OPTIONAL}); {problem}; "
+                f"found {header if first.strip() else 'an empty line'}",
             )
+        trailer: dict = {}
         cols = [f"c{i}" for i in range(len(header))]
         staged = stage_delimited(
-            ctx.con, ctx.workdir, ctx.t("lines"), data, cols, delim=delim, quote=""
+            ctx.con,
+            ctx.workdir,
+            ctx.t("lines"),
+            self._data_lines(lines, delim, trailer),
+            cols,
+            delim=delim,
+            quote="",
+            materialize=False,
         )
-        col = {name: sql.clean(f"c{i}") for i, name in enumerate(header)}
+        src = {name: f"c{i}" for i, name in enumerate(header) if name}
+        names = [n for n in REQUIRED + OPTIONAL if n in src]
+        alias = {n: f"f{i}" for i, n in enumerate(names)}
 
-        def get(name: str) -> str:
-            return col.get(name, "NULL::VARCHAR")
+        def f(name: str) -> str:
+            return alias.get(name, "NULL::VARCHAR")
 
-        kind = get("订单类型")
-        in_list = lambda vals: ", ".join(f"'{v}'" for v in vals)  # noqa: E731
-        is_refund = f"({kind} IN ({in_list(REFUND_TYPES)}))"
-        amount = sql.fen(get("交易金额(分)"))
-        fee = sql.fen(get("渠道手续费(分)"))
-        when = sql.local_time(get("交易时间"), TIME_FORMATS)
+        text = ", ".join(f"NULLIF(trim({src[n]}), '') AS {alias[n]}" for n in names)
+        kind = f("订单类型")
+        parsed = ", ".join(
+            [
+                f"({kind} IN {_in(REFUND_TYPES)}) AS _refund",
+                f"{fen(f('交易金额(分)'))} AS _amount",
+                f"{fen(f('渠道手续费(分)'))} AS _fee",
+                f"{sql.local_time(f('交易时间'), TIME_FORMATS)} AS _time",
+            ]
+        )
+        reason = sql.first_reason(
+            sql.required(
+                [
+                    (n, f(n))
+                    for n in ("通联订单号", "订单类型", "交易金额(分)", "交易时间", "商户订单号")
+                ]
+            ),
+            unreadable("交易金额(分)", f("交易金额(分)"), "_amount", "whole fen like 12345"),
+            unreadable("渠道手续费(分)", f("渠道手续费(分)"), "_fee", "whole fen like 37"),
+            unreadable("交易时间", f("交易时间"), "_time", "yyyyMMddHHmmss"),
+            f"CASE WHEN {kind} NOT IN {_in(PAY_TYPES + REFUND_TYPES)} "
+            f"THEN '订单类型: expected one of {'/'.join(PAY_TYPES + REFUND_TYPES)}, found ' || {kind} END",
+        )
+        is_header = f"(ltrim({f('通联订单号')}, '\ufeff') = '通联订单号' AND {kind} = '订单类型')"
         typed = ctx.t("typed")
         ctx.con.execute(
             f"""
             CREATE OR REPLACE TABLE {typed} AS
-            SELECT line_no, raw,
-                '{ctx.source.channel}' AS channel,
-                {get("通联订单号")} AS channel_txn_id,
-                {get("商户订单号")} AS merchant_order_no,
-                {get("原通联订单号")} AS orig_channel_txn_id,
-                {get("原商户订单号")} AS orig_merchant_order_no,
-                CASE WHEN {is_refund} THEN 'REFUND' ELSE 'PAY' END AS txn_type,
-                abs({amount}) AS amount,
-                coalesce({fee}, 0) AS fee,
+            WITH t AS (
+                SELECT line_no, raw, reject_reason AS _stage_reason, {", ".join(cols)}, {text}
+                FROM {staged}
+            ), p AS (
+                SELECT *, {parsed} FROM t
+            ), r AS (
+                SELECT *, coalesce(
+                    _stage_reason,
+                    CASE WHEN {is_header}
+                         THEN 'a repeated header line, not a data row (files concatenated?)'
+                         ELSE {reason} END
+                ) AS _reason FROM p
+            )
+            SELECT line_no,
+                {sql.sql_literal(ctx.source.channel)} AS channel,
+                {f("通联订单号")} AS channel_txn_id,
+                {f("商户订单号")} AS merchant_order_no,
+                {f("原通联订单号")} AS orig_channel_txn_id,
+                {f("原商户订单号")} AS orig_merchant_order_no,
+                CASE WHEN _refund THEN 'REFUND' ELSE 'PAY' END AS txn_type,
+                abs(_amount) AS amount,
+                coalesce(_fee, 0) AS fee,
                 'SUCCESS' AS status,
-                {sql.instant(when, ctx.timezone)} AS txn_time,
-                CAST({when} AS DATE) AS biz_date,
-                {get("卡号")} AS card_no,
-                coalesce(reject_reason, {
-                sql.first_reason(
-                    sql.required(
-                        [
-                            ("通联订单号", get("通联订单号")),
-                            ("交易金额(分)", get("交易金额(分)")),
-                            ("交易时间", get("交易时间")),
-                        ]
-                    ),
-                    sql.field_checks(
-                        [
-                            ("交易金额(分)", get("交易金额(分)"), amount),
-                            ("渠道手续费(分)", get("渠道手续费(分)"), fee),
-                            ("交易时间", get("交易时间"), when),
-                        ]
-                    ),
-                    f"CASE WHEN {kind} NOT IN ({in_list(PAY_TYPES + REFUND_TYPES)}) "
-                    f"THEN '订单类型: expected one of {'/'.join(PAY_TYPES + REFUND_TYPES)}, found ' || coalesce({kind}, '') END",
-                )
-            }) AS reject_reason,
-                {amount} AS _amount_signed, {fee} AS _fee
-            FROM {staged}
+                {sql.instant("_time", ctx.timezone)} AS txn_time,
+                CAST(_time AS DATE) AS biz_date,
+                {f("卡号")} AS card_no,
+                _reason AS reject_reason,
+                CASE WHEN _reason IS NOT NULL
+                     THEN coalesce(raw, {joined_fields(cols, delim)}) END AS raw,
+                _amount AS _amount_signed, _fee
+            FROM r
             """
         )
-        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]
+        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
+        if rows_in != staged.lines:
+            raise RuntimeError(f"{ctx.path}: staged {staged.lines} lines but typed {rows_in}")
+        return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, trailer))
+
+    @staticmethod
+    def _data_lines(
+        lines: Iterator[tuple[int, str]], delim: str, trailer: dict
+    ) -> Iterator[tuple[int, str]]:
+        """Data lines, minus blank lines and the (first) trailer line, which lands in `trailer`."""
+        for line_no, text in lines:
+            if is_blank(text):
+                continue
+            if "fields" not in trailer and text.startswith(TRAILER_MARKERS):
+                trailer["fields"] = [x.strip() for x in text.split(delim)]
+                trailer["line"] = line_no
+                continue
+            yield line_no, text
+
+    def _checks(self, ctx: FileContext, typed: str, trailer: dict) -> list[ControlCheck]:
         count, total, fees = ctx.con.execute(
-            f"SELECT count(*), coalesce(sum(_amount_signed), 0), coalesce(sum(_fee), 0) FROM {typed} "
-            "WHERE reject_reason IS NULL"
-        ).fetchone()
-        t_line, t = trailer
-
-        def stated_fen(i: int):
-            try:
-                return (Decimal(t[i]) / 100).quantize(Decimal("0.01"))
-            except Exception:
-                return None
-
-        def stated_int(i: int):
-            try:
-                return int(t[i])
-            except Exception:
-                return None
-
+            f"SELECT count(*), coalesce(sum(_amount_signed), 0), coalesce(sum(_fee), 0) "
+            f"FROM {typed} WHERE reject_reason IS NULL"
+        ).fetchall()[0]
+        if "fields" not in trailer:
+            if ctx.source.options.get("trailer", True) is False:
+                return []
+            return [
+                ControlCheck(
+                    "trailer line (TRAILER|count|total fen|fee fen): none found, "
+                    "the file may be truncated",
+                    None,
+                    count,
+                )
+            ]
+        t = trailer["fields"] + [None] * 4
         checks = [
-            ControlCheck("record count (trailer)", stated_int(1), count),
-            ControlCheck("交易金额 total (trailer)", stated_fen(2), total),
+            ControlCheck("record count (trailer)", _stated_int(t[1]), count),
+            ControlCheck("交易金额 total (trailer)", _stated_fen(t[2]), total),
         ]
-        if len(t) > 3:
-            checks.append(ControlCheck("渠道手续费 total (trailer)", stated_fen(3), fees))
-        return Normalized(self.table, typed, rows_in, checks)
+        if len(trailer["fields"]) > 3:
+            checks.append(ControlCheck("渠道手续费 total (trailer)", _stated_fen(t[3]), fees))
+        return checks
