@@ -111,7 +111,7 @@ def ingest_file(config: Config, source: Source, path: Path, stage: Path) -> File
                        count(*) FILTER (WHERE reject_reason IS NOT NULL),
                        sum(amount) FILTER (WHERE reject_reason IS NULL)
                 FROM {normalized.relation}"""
-        ).fetchone()
+        ).fetchall()[0]
         result.rows_in, result.rows_ok, result.rows_rejected = normalized.rows_in, ok, rejected
         result.amount_total = str(total) if total is not None else None
         result.checks = [

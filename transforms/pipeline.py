@@ -78,7 +78,7 @@ def match_and_publish(config: Config, day: dt.date) -> DateResult:
     result.pending, result.cleared = con.execute(
         "SELECT count(*) FILTER (WHERE status = 'PENDING'), count(*) FILTER (WHERE status = 'CLEARED') "
         "FROM report_exceptions"
-    ).fetchone()
+    ).fetchall()[0]
     result.stats = report_stats(con, day)
     key = f"report_date={day.isoformat()}"
     order = "ORDER BY status, exception_type, ref"
@@ -125,7 +125,7 @@ def report_stats(con, day: dt.date) -> dict[str, object]:
                (SELECT count(*) FROM settlements WHERE settle_date = p.as_of AND status = 'MATCHED')
         FROM params p
         """
-    ).fetchone()
+    ).fetchall()[0]
 
     def rate(a: int, b: int) -> str:
         return f"{100 * a / b:.1f}%" if b else "-"

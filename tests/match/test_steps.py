@@ -232,7 +232,7 @@ def test_byte_identical_redelivery_counts_once(con):
     txn(con, "T1", "PO1", inbox=D1)
     txn(con, "T1", "PO1", inbox=D1 + dt.timedelta(days=1), file_sha256="w" + D1.isoformat())
     assert exceptions(con, D1 + dt.timedelta(days=5)) == []
-    assert con.execute("SELECT count(*) FROM stg_channel_txns").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM stg_channel_txns").fetchall()[0][0] == 1
 
 
 def test_rejected_rows_and_missing_files_are_exceptions(con):

@@ -386,7 +386,7 @@ class ChineseBankStatement(Format):
             FROM hashed
             """
         )
-        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]
+        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
         return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, roles, footers))
 
     def _checks(self, ctx, typed, roles, footers) -> list[ControlCheck]:
@@ -395,7 +395,7 @@ class ChineseBankStatement(Format):
             bad = ctx.con.execute(
                 f"""SELECT count(*), min(line_no), arg_min(_bad_balance, line_no)
                     FROM {typed} WHERE reject_reason IS NULL AND _bad_balance IS NOT NULL"""
-            ).fetchone()
+            ).fetchall()[0]
             if bad[0]:
                 checks.append(
                     ControlCheck(
@@ -418,7 +418,7 @@ class ChineseBankStatement(Format):
                     f"""SELECT coalesce(sum(amount) FILTER (WHERE direction = 'DEBIT'), 0),
                                coalesce(sum(amount) FILTER (WHERE direction = 'CREDIT'), 0)
                         FROM {typed} WHERE reject_reason IS NULL"""
-                ).fetchone()
+                ).fetchall()[0]
                 checks.append(ControlCheck("借方合计 (footer)", stated_debit, debit))
                 checks.append(ControlCheck("贷方合计 (footer)", stated_credit, credit))
                 break
@@ -444,7 +444,7 @@ def running_balance_check(con, typed: str) -> ControlCheck:
             (SELECT *, lag(balance) OVER (ORDER BY line_no DESC) prev FROM ok))
         SELECT least((SELECT n FROM asc_breaks), (SELECT n FROM desc_breaks))
         """
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return ControlCheck("running balance breaks", 0, breaks)
 
 

@@ -715,7 +715,7 @@ class MappedFormat(Format):
             FROM {staged}
             """
         )
-        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]
+        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
         checks_out = []
         if s.table == "bank_lines" and "balance" in s.columns:
             checks_out.append(running_balance_check(ctx.con, typed))
