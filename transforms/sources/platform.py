@@ -47,26 +47,6 @@ def header_names(line: str) -> list[str]:
     return [c.strip().strip('"').strip() for c in line.split(",")]
 
 
-def yuan(expr: str) -> str:
-    """Yuan text `1234.56` / `-3.5` / `12` to DECIMAL(18,2); anything else (or > 16 digits) NULL."""
-    return (
-        f"CASE WHEN regexp_full_match({expr}, '[+-]?[0-9]{{1,16}}(\\.[0-9]{{1,2}})?') "
-        f"THEN TRY_CAST({expr} AS DECIMAL(18,2)) END"
-    )
-
-
-def local_ts(expr: str) -> str:
-    """`YYYY-MM-DD HH:MM:SS` local wall-clock text to TIMESTAMP; NULL if it is not one."""
-    return f"CASE WHEN length({expr}) = 19 THEN TRY_CAST({expr} AS TIMESTAMP) END"
-
-
-def unreadable(label: str, text: str, parsed: str, expected: str) -> str:
-    return (
-        f"CASE WHEN {text} IS NOT NULL AND {parsed} IS NULL THEN "
-        f"'{label}: expected {expected}, found ' || chr(39) || {text} || chr(39) END"
-    )
-
-
 class PlatformExport(Format):
     name = "platform_export"
     table = "platform_orders"
@@ -112,10 +92,10 @@ class PlatformExport(Format):
         src = {name: f"c{names.index(name)}" for name in HEADER}
         text = ", ".join(f"NULLIF(trim({src[c]}), '') AS {c}" for c in TEXT_COLUMNS + MONEY_COLUMNS)
         parsed = ", ".join(
-            [f"{yuan(c)} AS _{c}" for c in MONEY_COLUMNS]
+            [f"{sql.yuan_text(c)} AS _{c}" for c in MONEY_COLUMNS]
             + [
-                f"{local_ts('created_at')} AS _created",
-                f"{local_ts('paid_at')} AS _paid",
+                f"{sql.iso_local_ts('created_at')} AS _created",
+                f"{sql.iso_local_ts('paid_at')} AS _paid",
                 "TRY_CAST(installment_no AS INTEGER) AS _installment_no",
                 "upper(order_type) AS _order_type",
                 "upper(status) AS _status",
@@ -125,10 +105,10 @@ class PlatformExport(Format):
             sql.required(
                 [(c, c) for c in ("order_no", "order_type", "amount", "status", "created_at")]
             ),
-            *[unreadable(m, m, f"_{m}", "yuan like 1234.56") for m in MONEY_COLUMNS],
-            unreadable("installment_no", "installment_no", "_installment_no", "a whole number"),
-            unreadable("created_at", "created_at", "_created", f"a local time {TIME_TEXT}"),
-            unreadable("paid_at", "paid_at", "_paid", f"a local time {TIME_TEXT}"),
+            *[sql.unreadable(m, m, f"_{m}", "yuan like 1234.56") for m in MONEY_COLUMNS],
+            sql.unreadable("installment_no", "installment_no", "_installment_no", "a whole number"),
+            sql.unreadable("created_at", "created_at", "_created", f"a local time {TIME_TEXT}"),
+            sql.unreadable("paid_at", "paid_at", "_paid", f"a local time {TIME_TEXT}"),
             f"CASE WHEN _order_type NOT IN {ORDER_TYPES} "
             "THEN 'order_type: expected REPAY or REFUND, found ' || order_type END",
             f"CASE WHEN _status NOT IN {STATUSES} "

@@ -83,3 +83,35 @@ def first_reason(*exprs: str) -> str:
 
 def sql_literal(value: str | None) -> str:
     return "NULL::VARCHAR" if value is None else "'" + str(value).replace("'", "''") + "'"
+
+
+# ---- parsers for text that is already trimmed (the high-volume formats clean once, parse once)
+
+
+def yuan_text(expr: str, places: int = 2, result: str = "DECIMAL(18,2)") -> str:
+    """Yuan text with up to `places` decimals to `result`, exactly; anything else (or > 16 digits) NULL."""
+    return (
+        f"CASE WHEN regexp_full_match({expr}, '[+-]?[0-9]{{1,16}}(\\.[0-9]{{1,{places}}})?') "
+        f"THEN TRY_CAST({expr} AS {result}) END"
+    )
+
+
+def fen_text(expr: str) -> str:
+    """Whole fen text to DECIMAL(18,2) yuan exactly (multiplied: DuckDB divides in DOUBLE)."""
+    return (
+        f"CASE WHEN regexp_full_match({expr}, '[+-]?[0-9]{{1,16}}') "
+        f"THEN CAST(CAST({expr} AS DECIMAL(18,0)) * CAST(0.01 AS DECIMAL(3,2)) AS DECIMAL(18,2)) END"
+    )
+
+
+def iso_local_ts(expr: str) -> str:
+    """`YYYY-MM-DD HH:MM:SS` local wall-clock text to TIMESTAMP; NULL if it is not one."""
+    return f"CASE WHEN length({expr}) = 19 THEN TRY_CAST({expr} AS TIMESTAMP) END"
+
+
+def unreadable(label: str, text: str, parsed: str, expected: str) -> str:
+    """Reject reason when `text` is present but did not parse."""
+    return (
+        f"CASE WHEN {text} IS NOT NULL AND {parsed} IS NULL THEN "
+        f"'{label}: expected {expected}, found ' || chr(39) || {text} || chr(39) END"
+    )

@@ -51,25 +51,6 @@ def _missing(header: list[str]) -> list[str]:
     return missing
 
 
-def yuan(expr: str, places: int = 2, result: str = "DECIMAL(18,2)") -> str:
-    """Yuan text with up to `places` decimals to `result`, exactly; anything else NULL."""
-    return (
-        f"CASE WHEN regexp_full_match({expr}, '[+-]?[0-9]{{1,16}}(\\.[0-9]{{1,{places}}})?') "
-        f"THEN TRY_CAST({expr} AS {result}) END"
-    )
-
-
-def local_ts(expr: str) -> str:
-    return f"CASE WHEN length({expr}) = 19 THEN TRY_CAST({expr} AS TIMESTAMP) END"
-
-
-def unreadable(label: str, text: str, parsed: str, expected: str) -> str:
-    return (
-        f"CASE WHEN {text} IS NOT NULL AND {parsed} IS NULL THEN "
-        f"'{label}: expected {expected}, found ' || chr(39) || {text} || chr(39) END"
-    )
-
-
 def _decimal(text: str | None, places: Decimal = CENT) -> Decimal | None:
     """A stated total as a Decimal (shown to `places` when that loses nothing); None if unreadable."""
     if text is None:
@@ -168,11 +149,11 @@ class WeChatPayBill(Format):
         parsed = ", ".join(
             [
                 f"{refund} AS _refund",
-                f"{yuan(f(amount_col))} AS _settle",
-                f"{yuan(f('退款金额'))} AS _refund_amount",
-                f"{yuan(f('手续费'), 6, 'DECIMAL(24,6)')} AS _fee_exact",
-                f"{local_ts(f('交易时间'))} AS _trade_time",
-                f"{local_ts(f('退款成功时间'))} AS _refund_time",
+                f"{sql.yuan_text(f(amount_col))} AS _settle",
+                f"{sql.yuan_text(f('退款金额'))} AS _refund_amount",
+                f"{sql.yuan_text(f('手续费'), 6, 'DECIMAL(24,6)')} AS _fee_exact",
+                f"{sql.iso_local_ts(f('交易时间'))} AS _trade_time",
+                f"{sql.iso_local_ts(f('退款成功时间'))} AS _refund_time",
             ]
         )
         checks = [
@@ -183,15 +164,15 @@ class WeChatPayBill(Format):
                     ("交易状态", f("交易状态")),
                 ]
             ),
-            unreadable("交易时间", f("交易时间"), "_trade_time", f"a local time {TIME_TEXT}"),
-            unreadable(amount_col, f(amount_col), "_settle", "yuan like 12.34"),
-            unreadable("手续费", f("手续费"), "_fee_exact", "yuan like 0.01234"),
+            sql.unreadable("交易时间", f("交易时间"), "_trade_time", f"a local time {TIME_TEXT}"),
+            sql.unreadable(amount_col, f(amount_col), "_settle", "yuan like 12.34"),
+            sql.unreadable("手续费", f("手续费"), "_fee_exact", "yuan like 0.01234"),
             f"CASE WHEN NOT _refund AND {f(amount_col)} IS NULL "
             f"THEN '{amount_col}: required, found empty' END",
         ]
         if "退款金额" in src:
             checks += [
-                unreadable("退款金额", f("退款金额"), "_refund_amount", "yuan like 12.34"),
+                sql.unreadable("退款金额", f("退款金额"), "_refund_amount", "yuan like 12.34"),
                 f"CASE WHEN _refund AND {f('退款金额')} IS NULL "
                 "THEN '退款金额: required on a REFUND row, found empty' END",
             ]
@@ -206,7 +187,7 @@ class WeChatPayBill(Format):
             )
         if "退款成功时间" in src:
             checks.append(
-                unreadable(
+                sql.unreadable(
                     "退款成功时间", f("退款成功时间"), "_refund_time", f"a local time {TIME_TEXT}"
                 )
             )

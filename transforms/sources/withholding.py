@@ -51,21 +51,6 @@ def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-def fen(expr: str) -> str:
-    """Whole fen text to DECIMAL(18,2) yuan exactly (multiplied: DuckDB divides in DOUBLE)."""
-    return (
-        f"CASE WHEN regexp_full_match({expr}, '[+-]?[0-9]{{1,16}}') "
-        f"THEN CAST(CAST({expr} AS DECIMAL(18,0)) * CAST(0.01 AS DECIMAL(3,2)) AS DECIMAL(18,2)) END"
-    )
-
-
-def unreadable(label: str, text: str, parsed: str, expected: str) -> str:
-    return (
-        f"CASE WHEN {text} IS NOT NULL AND {parsed} IS NULL THEN "
-        f"'{label}: expected {expected}, found ' || chr(39) || {text} || chr(39) END"
-    )
-
-
 def _stated_fen(text: str | None) -> Decimal | None:
     try:
         return (Decimal(int(text)) / 100).quantize(Decimal("0.01"))
@@ -134,8 +119,8 @@ class WithholdingFile(Format):
         parsed = ", ".join(
             [
                 f"({kind} IN {_in(REFUND_TYPES)}) AS _refund",
-                f"{fen(f('交易金额(分)'))} AS _amount",
-                f"{fen(f('渠道手续费(分)'))} AS _fee",
+                f"{sql.fen_text(f('交易金额(分)'))} AS _amount",
+                f"{sql.fen_text(f('渠道手续费(分)'))} AS _fee",
                 f"{sql.local_time(f('交易时间'), TIME_FORMATS)} AS _time",
             ]
         )
@@ -146,9 +131,9 @@ class WithholdingFile(Format):
                     for n in ("通联订单号", "订单类型", "交易金额(分)", "交易时间", "商户订单号")
                 ]
             ),
-            unreadable("交易金额(分)", f("交易金额(分)"), "_amount", "whole fen like 12345"),
-            unreadable("渠道手续费(分)", f("渠道手续费(分)"), "_fee", "whole fen like 37"),
-            unreadable("交易时间", f("交易时间"), "_time", "yyyyMMddHHmmss"),
+            sql.unreadable("交易金额(分)", f("交易金额(分)"), "_amount", "whole fen like 12345"),
+            sql.unreadable("渠道手续费(分)", f("渠道手续费(分)"), "_fee", "whole fen like 37"),
+            sql.unreadable("交易时间", f("交易时间"), "_time", "yyyyMMddHHmmss"),
             f"CASE WHEN {kind} NOT IN {_in(PAY_TYPES + REFUND_TYPES)} "
             f"THEN '订单类型: expected one of {'/'.join(PAY_TYPES + REFUND_TYPES)}, found ' || {kind} END",
         )
