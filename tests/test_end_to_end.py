@@ -10,7 +10,14 @@ import duckdb
 
 from tests.conftest import DEMO_DAYS, DEMO_START
 from transforms.config import load_config
-from transforms.generate import ALLINPAY, WECHAT, Generator
+from transforms.generate import (
+    ALLINPAY,
+    COLLECTION_ACCOUNT,
+    FEE_ACCOUNT,
+    LENDER_ACCOUNTS,
+    WECHAT,
+    Generator,
+)
 from transforms.pipeline import run_date, run_range
 
 
@@ -103,10 +110,20 @@ def test_money_is_exact_to_the_fen(demo_run):
                 t.amount for t in world.txns if t.channel == channel and t.file_day == day
             )
             assert total * 100 == expected, (stamp, channel)
-        credits = duckdb.sql(
-            f"SELECT coalesce(sum(amount), 0) FROM read_parquet('{lake}/bank_lines/inbox_date={stamp}/*/*.parquet')"
-        ).fetchall()[0][0]
-        assert credits * 100 == sum(b.credit for b in world.bank if b.day == day)
+        for prefix, account in (
+            ("ccb_collection", COLLECTION_ACCOUNT),
+            ("lender_a", LENDER_ACCOUNTS["LENDER_A"][0]),
+            ("lender_b", LENDER_ACCOUNTS["LENDER_B"][0]),
+            ("fee_account", FEE_ACCOUNT[0]),
+        ):
+            total = duckdb.sql(
+                f"SELECT coalesce(sum(amount), 0) FROM read_parquet('{lake}/bank_lines/inbox_date={stamp}/*/*.parquet') "
+                f"WHERE file_name LIKE '{prefix}%'"
+            ).fetchall()[0][0]
+            expected = sum(
+                abs(b.amount) for b in world.bank if b.day == day and b.account == account
+            )
+            assert total * 100 == expected, (stamp, prefix)
 
 
 def test_rerun_is_byte_identical(demo_run):

@@ -17,10 +17,12 @@ def test_same_seed_same_bytes(tmp_path):
 def test_scales_with_orders(tmp_path):
     small = generate(tmp_path / "s", dt.date(2026, 11, 1), 3, 10, seed=1).parent
     large = generate(tmp_path / "l", dt.date(2026, 11, 1), 3, 100, seed=1).parent
+
     def count(root):
         return len(
             (root / "inbox/2026-11-01/platform_orders_20261101.csv").read_text().splitlines()
         )
+
     assert count(large) - count(small) == 90
 
 

@@ -21,6 +21,11 @@ COUNTERPARTY = {
 }
 COLLECTION_ACCOUNT = "44050110020200000888"
 COLLECTION_NAME = "某某科技有限公司还款归集户"
+LENDER_ACCOUNTS = {
+    "LENDER_A": ("6217000010001234567", "甲银行股份有限公司"),
+    "LENDER_B": ("310000000000088880001", "乙消费金融有限公司"),
+}
+FEE_ACCOUNT = ("11050162640000000321", "某某科技有限公司服务费户")
 LENDERS = ("LENDER_A", "LENDER_B")
 FEE_PER_MILLE = {WECHAT: 6, ALLINPAY: 3}
 
@@ -111,10 +116,11 @@ class Txn:
 class BankLine:
     day: dt.date
     time: dt.datetime
-    credit: int
+    amount: int  # signed: positive = money in (贷方), negative = money out (借方)
     counterparty: tuple[str, str]
     narrative: str
     txn_id: str
+    account: str = COLLECTION_ACCOUNT
 
 
 @dataclass
@@ -370,6 +376,34 @@ class Generator:
 
     # ---- settlement and the bank ---------------------------------------------------------
 
+    def distributions(self, settle_days: set[dt.date]) -> None:
+        """清分: on each settle day the collection account pays each lender its share
+        (principal + interest + penalty) and the fee account the platform's fee, for the
+        repayments whose channel debit settled that day."""
+        w = self.world
+        by_no = {o.order_no: o for orders in w.orders.values() for o in orders}
+        seen: set[str] = set()
+        shares: dict[tuple[dt.date, str], int] = {}
+        for t in w.txns:
+            o = by_no.get(t.merchant_order_no)
+            if t.txn_type != "PAY" or o is None or o.status != "SUCCESS" or o.order_no in seen:
+                continue
+            seen.add(o.order_no)
+            day = t.time.date() + dt.timedelta(days=1)
+            if day in settle_days:
+                lender = (day, o.lender_code)
+                shares[lender] = shares.get(lender, 0) + o.principal + o.interest + o.penalty
+                shares[(day, "FEE")] = shares.get((day, "FEE"), 0) + o.fee
+        collection = (COLLECTION_NAME, COLLECTION_ACCOUNT)
+        for (day, who), amount in sorted(shares.items()):
+            if amount <= 0:
+                continue
+            account, name = FEE_ACCOUNT if who == "FEE" else LENDER_ACCOUNTS[who]
+            when = self.moment(day, 15 * 3600, 17 * 3600)
+            ref = self.next_id("DST", day, 10)
+            w.bank.append(BankLine(day, when, -amount, (name, account), "清分划款", ref))
+            w.bank.append(BankLine(day, when, amount, collection, "清分入账", ref + "R", account))
+
     def expected_settlements(self) -> dict[tuple[str, dt.date], int]:
         net: dict[tuple[str, dt.date], int] = {}
         for t in self.world.txns:
@@ -404,6 +438,7 @@ class Generator:
                     self.next_id("CCB", settle_day, 10),
                 )
             )
+        self.distributions({d for _, d in in_range})
         if anomaly_days:
             day = anomaly_days[0]
             line = BankLine(
@@ -549,41 +584,113 @@ def write_allinpay(path: Path, txns: list[Txn]) -> None:
         f.write("\n".join(lines) + "\n")
 
 
-def write_bank_csv(path: Path, day: dt.date, lines: list[BankLine], opening: int) -> int:
-    """CCB-style corporate export in GBK: title rows, 借方/贷方, thousands separators, 合计 footer."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(["中国建设银行单位客户账户交易明细"])
-    w.writerow([f"账号:{COLLECTION_ACCOUNT}", f"起始日期:{day:%Y%m%d}", f"截止日期:{day:%Y%m%d}"])
-    out.write(BANK_HEADER + "\r\n")
-    balance = opening
-    credits = 0
+def ccb_rows(account: tuple[str, str], day: dt.date, lines: list[BankLine], opening: int):
+    """CCB corporate statement rows: title rows, header, one row per line, 合计 footer."""
+    rows = [
+        ["中国建设银行单位客户账户交易明细"],
+        [f"账号:{account[0]}", f"起始日期:{day:%Y%m%d}", f"截止日期:{day:%Y%m%d}"],
+        BANK_HEADER.split(","),
+    ]
+    balance, debits, credits = opening, 0, 0
     for b in sorted(lines, key=lambda b: b.time):
-        balance += b.credit
-        credits += b.credit
-        w.writerow(
-            [
-                COLLECTION_ACCOUNT,
-                COLLECTION_NAME,
-                b.time.strftime("%Y%m%d %H:%M:%S"),
-                "",
-                yuan_thousands(b.credit),
-                yuan_thousands(balance),
-                "人民币",
-                b.counterparty[0],
-                b.counterparty[1],
-                "",
-                f"{day:%Y%m%d}",
-                b.narrative,
-                "",
-                b.txn_id,
-            ]
-        )
-    w.writerow(
-        ["合计", "", "", "0.00", yuan_thousands(credits), "", "", "", "", "", "", "", "", ""]
-    )
+        balance += b.amount
+        debits += max(-b.amount, 0)
+        credits += max(b.amount, 0)
+        rows.append(
+            [account[0], account[1], b.time.strftime("%Y%m%d %H:%M:%S"),
+             yuan_thousands(-b.amount) if b.amount < 0 else "",
+             yuan_thousands(b.amount) if b.amount > 0 else "",
+             yuan_thousands(balance), "人民币", b.counterparty[0], b.counterparty[1], "",
+             f"{day:%Y%m%d}", b.narrative, "", b.txn_id]
+        )  # fmt: skip
+    rows.append(["合计", "", "", yuan_thousands(debits), yuan_thousands(credits)] + [""] * 9)
+    return rows, balance
+
+
+def write_bank_csv(path: Path, account, day: dt.date, lines: list[BankLine], opening: int) -> int:
+    """CCB-style corporate export in GBK: title rows, 借方/贷方, thousands separators, 合计 footer."""
+    rows, balance = ccb_rows(account, day, lines, opening)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
     with open(path, "w", encoding="gb18030", newline="") as f:
         f.write(out.getvalue())
+    return balance
+
+
+def write_bank_xlsx(path: Path, account, day: dt.date, lines: list[BankLine], opening: int) -> int:
+    """The same CCB corporate layout as an XLSX download (all cells text, as the bank writes them)."""
+    import xlsxwriter
+
+    rows, balance = ccb_rows(account, day, lines, opening)
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    book.set_properties({"created": dt.datetime(2026, 1, 1)})  # fixed: same seed, same bytes
+    sheet = book.add_worksheet("交易明细")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write_string(r, c, value)
+    book.close()
+    return balance
+
+
+def _mt940_amount(fen: int) -> str:
+    return f"{abs(fen) // 100},{abs(fen) % 100:02d}"
+
+
+def write_mt940(path: Path, account, day: dt.date, lines: list[BankLine], opening: int) -> int:
+    """SWIFT MT940, one statement: :60F: opening, one :61:/:86: pair per line, :62F: closing."""
+    d = f"{day:%y%m%d}"
+    out = [":20:STMT" + f"{day:%Y%m%d}", f":25:{account[0]}", f":28C:{day:%j}/1",
+           f":60F:{'C' if opening >= 0 else 'D'}{d}CNY{_mt940_amount(opening)}"]  # fmt: skip
+    balance = opening
+    for b in sorted(lines, key=lambda b: b.time):
+        balance += b.amount
+        mark = "C" if b.amount > 0 else "D"
+        out.append(
+            f":61:{d}{day:%m%d}{mark}{_mt940_amount(b.amount)}NTRF{b.txn_id[-16:]}//{b.txn_id}"
+        )
+        out.append(f":86:{b.narrative} {b.counterparty[0]} {b.counterparty[1]}")
+    out.append(f":62F:{'C' if balance >= 0 else 'D'}{d}CNY{_mt940_amount(balance)}")
+    out.append("-")
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("\r\n".join(out) + "\r\n")
+    return balance
+
+
+def write_camt053(path: Path, account, day: dt.date, lines: list[BankLine], opening: int) -> int:
+    """ISO 20022 camt.053.001.08 with one statement: OPBD and CLBD balances, one Ntry per line."""
+    from xml.sax.saxutils import escape
+
+    def bal(code: str, fen: int) -> str:
+        ind = "CRDT" if fen >= 0 else "DBIT"
+        return (f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy=\"CNY\">{yuan(abs(fen))}</Amt>"
+                f"<CdtDbtInd>{ind}</CdtDbtInd><Dt><Dt>{day.isoformat()}</Dt></Dt></Bal>")  # fmt: skip
+
+    entries, balance = [], opening
+    for b in sorted(lines, key=lambda b: b.time):
+        balance += b.amount
+        ind = "CRDT" if b.amount > 0 else "DBIT"
+        party = "Dbtr" if b.amount > 0 else "Cdtr"
+        entries.append(
+            f'<Ntry><Amt Ccy="CNY">{yuan(abs(b.amount))}</Amt><CdtDbtInd>{ind}</CdtDbtInd>'
+            f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><DtTm>{b.time.isoformat()}+08:00</DtTm></BookgDt>"
+            f"<ValDt><Dt>{day.isoformat()}</Dt></ValDt><AcctSvcrRef>{b.txn_id}</AcctSvcrRef>"
+            f"<BkTxCd><Prtry><Cd>TRF</Cd></Prtry></BkTxCd><NtryDtls><TxDtls><RltdPties>"
+            f"<{party}><Pty><Nm>{escape(b.counterparty[0])}</Nm></Pty></{party}>"
+            f"<{party}Acct><Id><Othr><Id>{b.counterparty[1]}</Id></Othr></Id></{party}Acct>"
+            f"</RltdPties></TxDtls></NtryDtls><AddtlNtryInf>{escape(b.narrative)}</AddtlNtryInf></Ntry>"
+        )
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>'
+        f"<GrpHdr><MsgId>CAMT{day:%Y%m%d}</MsgId><CreDtTm>{day.isoformat()}T23:59:59+08:00</CreDtTm></GrpHdr>"
+        f"<Stmt><Id>STMT{day:%Y%m%d}</Id><CreDtTm>{day.isoformat()}T23:59:59+08:00</CreDtTm>"
+        f"<Acct><Id><Othr><Id>{account[0]}</Id></Othr></Id><Ccy>CNY</Ccy></Acct>"
+        + bal("OPBD", opening)
+        + bal("CLBD", balance)
+        + "\n".join(entries)
+        + "</Stmt></BkToCstmrStmt></Document>\n"
+    )
+    path.write_text(xml, encoding="utf-8")
     return balance
 
 
@@ -629,6 +736,30 @@ format = "cn_bank"
 glob = "ccb_collection_*.csv"
 account_no = "{COLLECTION_ACCOUNT}"
 pending_days = 1
+
+[[sources]]
+name = "lender_a_account"
+role = "bank"
+format = "mt940"
+glob = "lender_a_*.sta"
+account_role = "lender"
+lender_code = "LENDER_A"
+
+[[sources]]
+name = "lender_b_account"
+role = "bank"
+format = "camt053"
+glob = "lender_b_*.xml"
+account_role = "lender"
+lender_code = "LENDER_B"
+
+[[sources]]
+name = "fee_account"
+role = "bank"
+format = "cn_bank"
+glob = "fee_account_*.xlsx"
+account_role = "fee"
+account_no = "{FEE_ACCOUNT[0]}"
 """
 
 
@@ -639,7 +770,13 @@ def generate(out: Path, start: dt.date, days: int, orders: int, seed: int) -> Pa
     inbox = out / "inbox"
     if inbox.exists():
         shutil.rmtree(inbox)
-    balance = 5_000_000_00
+    statements = [  # (file name prefix, writer, account, suffix)
+        ("ccb_collection", write_bank_csv, (COLLECTION_ACCOUNT, COLLECTION_NAME), "csv"),
+        ("lender_a", write_mt940, LENDER_ACCOUNTS["LENDER_A"], "sta"),
+        ("lender_b", write_camt053, LENDER_ACCOUNTS["LENDER_B"], "xml"),
+        ("fee_account", write_bank_xlsx, FEE_ACCOUNT, "xlsx"),
+    ]
+    balances = {prefix: 5_000_000_00 for prefix, *_ in statements}
     for day in world.dates:
         folder = inbox / day.isoformat()
         folder.mkdir(parents=True)
@@ -652,12 +789,10 @@ def generate(out: Path, start: dt.date, days: int, orders: int, seed: int) -> Pa
         write_allinpay(
             folder / f"allinpay_{stamp}.txt", [t for t in listed if t.channel == ALLINPAY]
         )
-        balance = write_bank_csv(
-            folder / f"ccb_collection_{stamp}.csv",
-            day,
-            [b for b in world.bank if b.day == day],
-            balance,
-        )
+        for prefix, writer, account, suffix in statements:
+            lines = [b for b in world.bank if b.day == day and b.account == account[0]]
+            path = folder / f"{prefix}_{stamp}.{suffix}"
+            balances[prefix] = writer(path, account, day, lines, balances[prefix])
         if day > world.start:
             # The channel re-sends yesterday's file unchanged: it must count once.
             prev = (

@@ -172,3 +172,24 @@ def stage_rows(
     con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
     return name
+
+
+def stage_records(
+    con, name: str, records: list[dict], columns: list[tuple[str, pa.DataType]]
+) -> str:
+    """Load already-parsed records (tree formats) into DuckDB table `name`.
+
+    `columns` gives each canonical column's Arrow type (money as decimal128(18, 2));
+    `line_no`, `raw` and `reject_reason` are added. Returns `name`.
+    """
+    fields = columns + [
+        ("line_no", pa.int64()),
+        ("raw", pa.string()),
+        ("reject_reason", pa.string()),
+    ]
+    schema = pa.schema(fields)
+    data = {f: [r.get(f) for r in records] for f, _ in fields}
+    con.register(f"{name}_arrow", pa.table(data, schema=schema))
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    return name

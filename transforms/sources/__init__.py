@@ -7,7 +7,9 @@ from pathlib import Path
 from transforms.errors import UnrecognizedFormat
 from transforms.sources.base import Format, Verdict
 from transforms.sources.cnbank import ChineseBankStatement
+from transforms.sources.iso_camt053 import Camt053
 from transforms.sources.platform import PlatformExport
+from transforms.sources.swift_mt940 import MT940
 from transforms.sources.wechatpay import WeChatPayBill
 from transforms.sources.withholding import WithholdingFile
 from transforms.textio import read_head
@@ -17,6 +19,8 @@ FORMATS: list[Format] = [
     WeChatPayBill(),
     WithholdingFile(),
     ChineseBankStatement(),
+    MT940(),
+    Camt053(),
 ]
 
 
