@@ -38,6 +38,12 @@ WECHAT_HEADER = (
     "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,"
     "商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
 ).split(",")
+WECHAT_LEGACY_HEADER = (
+    "交易时间,公众账号ID,商户号,子商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
+    "货币种类,总金额,代金券或立减优惠金额,微信退款单号,商户退款单号,退款金额,代金券或立减优惠退款金额,退款类型,"
+    "退款状态,商品名称,商户数据包,手续费,费率"
+).split(",")
+WECHAT_LEGACY_SUMMARY = "总交易单数,总交易额,总退款金额,总代金券或立减优惠退款金额,手续费总金额"
 WECHAT_SUMMARY = (
     "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
 )
@@ -491,9 +497,15 @@ def write_platform(path: Path, orders: list[Order]) -> None:
             )
 
 
-def write_wechat(path: Path, txns: list[Txn]) -> None:
-    """Current 27-column ALL layout: BOM, CRLF, backtick-prefixed fields, 5-decimal fees."""
-    lines = [",".join(WECHAT_HEADER)]
+def _e5(fen_e5: int) -> str:
+    return ("-" if fen_e5 < 0 else "") + f"{abs(fen_e5) // 100000}.{abs(fen_e5) % 100000:05d}"
+
+
+def write_wechat(path: Path, txns: list[Txn], legacy: bool = False) -> None:
+    """ALL layout, current 27 columns (or the legacy 24): BOM, CRLF, backtick-prefixed
+    fields, 5-decimal fees, summary header and values as the last two lines."""
+    header = WECHAT_LEGACY_HEADER if legacy else WECHAT_HEADER
+    lines = [",".join(header)]
     settle = refund = fees_e5 = 0
     for t in txns:
         fee_e5 = t.fee * 1000  # the bill states fees to 1e-5 yuan; ours are whole fen
@@ -501,58 +513,51 @@ def write_wechat(path: Path, txns: list[Txn]) -> None:
         is_refund = t.txn_type == "REFUND"
         settle += 0 if is_refund else t.amount
         refund += t.amount if is_refund else 0
-        fee_text = (
-            "-" if fee_e5 < 0 else ""
-        ) + f"{abs(fee_e5) // 100000}.{abs(fee_e5) % 100000:05d}"
-        values = [
-            _ts(t.time),
-            "wx2421b1c4370ec43b",
-            "10000100",
-            "0",
-            "",
-            t.orig_txn_id if is_refund else t.channel_txn_id,
-            t.orig_order_no if is_refund else t.merchant_order_no,
-            "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-            "JSAPI",
-            "REFUND" if is_refund else "SUCCESS",
-            "CMB_DEBIT",
-            "CNY",
-            "0.00" if is_refund else yuan(t.amount),
-            "0.00",
-            t.channel_txn_id if is_refund else "0",
-            t.merchant_order_no if is_refund else "0",
-            yuan(t.amount) if is_refund else "0.00",
-            "0.00",
-            "ORIGINAL" if is_refund else "",
-            "SUCCESS" if is_refund else "",
-            "贷款还款",
-            "",
-            fee_text,
-            "0.60%",
-            yuan(t.amount),
-            yuan(t.amount) if is_refund else "0.00",
-            "",
-        ]
-        lines.append(",".join("`" + v for v in values))
-    lines.append(WECHAT_SUMMARY)
-    fee_total = (
-        "-" if fees_e5 < 0 else ""
-    ) + f"{abs(fees_e5) // 100000}.{abs(fees_e5) % 100000:05d}"
-    order_total = sum(t.amount for t in txns if t.txn_type == "PAY")
-    lines.append(
-        ",".join(
-            "`" + v
-            for v in [
-                str(len(txns)),
-                yuan(settle),
-                yuan(refund),
-                "0.00",
-                fee_total,
-                yuan(order_total),
-                yuan(refund),
-            ]
+        row = {
+            "交易时间": _ts(t.time),
+            "公众账号ID": "wx2421b1c4370ec43b",
+            "商户号": "10000100",
+            "特约商户号": "0",
+            "子商户号": "0",
+            "微信订单号": t.orig_txn_id if is_refund else t.channel_txn_id,
+            "商户订单号": t.orig_order_no if is_refund else t.merchant_order_no,
+            "用户标识": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+            "交易类型": "JSAPI",
+            "交易状态": "REFUND" if is_refund else "SUCCESS",
+            "付款银行": "CMB_DEBIT",
+            "货币种类": "CNY",
+            "应结订单金额": "0.00" if is_refund else yuan(t.amount),
+            "总金额": "0.00" if is_refund else yuan(t.amount),
+            "微信退款单号": t.channel_txn_id if is_refund else "0",
+            "商户退款单号": t.merchant_order_no if is_refund else "0",
+            "退款金额": yuan(t.amount) if is_refund else "0.00",
+            "退款类型": "ORIGINAL" if is_refund else "",
+            "退款状态": "SUCCESS" if is_refund else "",
+            "商品名称": "贷款还款",
+            "手续费": _e5(fee_e5),
+            "费率": "0.60%",
+            "订单金额": yuan(t.amount),
+            "申请退款金额": yuan(t.amount) if is_refund else "0.00",
+        }
+        lines.append(
+            ",".join("`" + row.get(name, "0.00" if "金额" in name else "") for name in header)
         )
-    )
+    if legacy:
+        lines.append(WECHAT_LEGACY_SUMMARY)
+        totals = [str(len(txns)), yuan(settle), yuan(refund), "0.00", _e5(fees_e5)]
+    else:
+        lines.append(WECHAT_SUMMARY)
+        order_total = sum(t.amount for t in txns if t.txn_type == "PAY")
+        totals = [
+            str(len(txns)),
+            yuan(settle),
+            yuan(refund),
+            "0.00",
+            _e5(fees_e5),
+            yuan(order_total),
+            yuan(refund),
+        ]
+    lines.append(",".join("`" + v for v in totals))
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         f.write("\r\n".join(lines) + "\r\n")
 
@@ -783,8 +788,12 @@ def generate(out: Path, start: dt.date, days: int, orders: int, seed: int) -> Pa
         stamp = f"{day:%Y%m%d}"
         write_platform(folder / f"platform_orders_{stamp}.csv", world.orders[day])
         listed = [t for t in world.txns if t.file_day == day]
+        # Every third day the channel still sends its legacy 24-column layout.
+        legacy = (day - world.start).days % 3 == 1
         write_wechat(
-            folder / f"wechatpay_All_{stamp}.csv", [t for t in listed if t.channel == WECHAT]
+            folder / f"wechatpay_All_{stamp}.csv",
+            [t for t in listed if t.channel == WECHAT],
+            legacy,
         )
         write_allinpay(
             folder / f"allinpay_{stamp}.txt", [t for t in listed if t.channel == ALLINPAY]
