@@ -44,3 +44,29 @@ def test_inspect_works_on_every_sample(capsys):
     for sample in samples():
         assert main(["inspect", str(sample)]) == 0, sample
         assert f"format:   {sample.parent.name}" in capsys.readouterr().out
+
+
+def test_unreadable_input_exits_2_and_keeps_everything_else(tmp_path, capsys):
+    import datetime as dt
+
+    import duckdb
+
+    from transforms.generate import generate
+
+    config = generate(tmp_path, dt.date(2026, 11, 1), 3, 10, seed=3)
+    broken = tmp_path / "inbox/2026-11-01/platform_orders_20261101.csv"
+    broken.write_text("this is not,the platform export\n1,2\n", encoding="utf-8")
+    assert main(["run", "--config", str(config), "--date", "2026-11-01"]) == 2
+    err = capsys.readouterr().err
+    assert "platform_orders_20261101.csv" in err and "platform_export" in err
+    lake = tmp_path / "data/lake"
+    rows = duckdb.sql(
+        f"SELECT exception_type, ref FROM read_parquet('{lake}/exceptions/*/*.parquet') "
+        "WHERE exception_type = 'REJECTED_ROW'"
+    ).fetchall()
+    assert rows == [("REJECTED_ROW", "platform_orders_20261101.csv:0")]
+    kept = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{lake}/channel_txns/*/*/*.parquet')"
+    ).fetchall()
+    assert kept[0][0] > 0
+    assert (tmp_path / "data/reports/recon_2026-11-01.xlsx").exists()
