@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from transforms.errors import UnrecognizedFormat
+from transforms.sources.alipay_bill import AlipayBill
 from transforms.sources.base import Format, Verdict
 from transforms.sources.cnbank import ChineseBankStatement
 from transforms.sources.iso_camt053 import Camt053
@@ -17,6 +18,7 @@ from transforms.textio import read_head
 FORMATS: list[Format] = [
     PlatformExport(),
     WeChatPayBill(),
+    AlipayBill(),
     WithholdingFile(),
     ChineseBankStatement(),
     MT940(),
