@@ -11,6 +11,7 @@ import duckdb
 from tests.conftest import DEMO_DAYS, DEMO_START
 from transforms.config import load_config
 from transforms.generate import (
+    ALIPAY,
     ALLINPAY,
     COLLECTION_ACCOUNT,
     FEE_ACCOUNT,
@@ -101,6 +102,7 @@ def test_money_is_exact_to_the_fen(demo_run):
         for channel, _source, name in (
             (WECHAT, "wechatpay", "wechatpay_All"),
             (ALLINPAY, "allinpay", "allinpay_"),
+            (ALIPAY, "alipay", "alipay_"),
         ):
             total = duckdb.sql(
                 f"SELECT coalesce(sum(amount), 0) FROM read_parquet('{lake}/channel_txns/inbox_date={stamp}/*/*.parquet') "

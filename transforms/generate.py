@@ -14,8 +14,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-WECHAT, ALLINPAY = "WECHAT", "ALLINPAY"
+WECHAT, ALLINPAY, ALIPAY = "WECHAT", "ALLINPAY", "ALIPAY"
+CHANNELS = (WECHAT, ALLINPAY, ALIPAY)
 COUNTERPARTY = {
+    ALIPAY: ("支付宝（中国）网络技术有限公司", "1001210109001068999"),
     WECHAT: ("财付通支付科技有限公司", "110060477010101"),
     ALLINPAY: ("通联支付网络服务股份有限公司", "310066865018010"),
 }
@@ -27,7 +29,7 @@ LENDER_ACCOUNTS = {
 }
 FEE_ACCOUNT = ("11050162640000000321", "某某科技有限公司服务费户")
 LENDERS = ("LENDER_A", "LENDER_B")
-FEE_PER_MILLE = {WECHAT: 6, ALLINPAY: 3}
+FEE_PER_MILLE = {WECHAT: 6, ALLINPAY: 3, ALIPAY: 6}
 
 PLATFORM_HEADER = (
     "order_no,order_type,orig_order_no,loan_no,installment_no,borrower_id,lender_code,channel,"
@@ -165,11 +167,11 @@ class Generator:
 
     def txn_id(self, channel: str, day: dt.date) -> str:
         self.seq += 1
-        return (
-            f"42000{day:%Y%m%d}{self.seq:015d}"
-            if channel == WECHAT
-            else f"TL{day:%y%m%d}{self.seq:012d}"
-        )
+        if channel == WECHAT:
+            return f"42000{day:%Y%m%d}{self.seq:015d}"
+        if channel == ALIPAY:
+            return f"{day:%Y%m%d}22001{self.seq:015d}"
+        return f"TL{day:%y%m%d}{self.seq:012d}"
 
     def moment(self, day: dt.date, lo: int = 8 * 3600, hi: int = 23 * 3600) -> dt.datetime:
         return dt.datetime.combine(day, dt.time()) + dt.timedelta(
@@ -184,7 +186,7 @@ class Generator:
         split: int | None = None,
     ) -> Order:
         r = self.rng
-        channel = channel or r.choice((WECHAT, ALLINPAY))
+        channel = channel or r.choice(CHANNELS)
         principal = r.randrange(10000, 300000)
         interest = r.randrange(100, 5000)
         fee = r.randrange(0, 3000)
@@ -289,8 +291,9 @@ class Generator:
             orders.append(o)
             self.settle(o)
             w.noise_refs.append(o.order_no)
-        # A full refund of a WeChat repayment, on both sides.
-        paid = self.new_order(day, channel=WECHAT)
+        # A full refund of a repayment, on both sides (WeChat and Alipay on alternate days).
+        channel = (WECHAT, ALIPAY)[(day - w.start).days % 2]
+        paid = self.new_order(day, channel=channel)
         orders.append(paid)
         self.settle(paid)
         refund = Order(
@@ -301,8 +304,8 @@ class Generator:
             installment_no=paid.installment_no,
             borrower_id=paid.borrower_id,
             lender_code=paid.lender_code,
-            channel=WECHAT,
-            channel_txn_id=self.txn_id(WECHAT, day),
+            channel=channel,
+            channel_txn_id=self.txn_id(channel, day),
             principal=paid.amount,
             interest=0,
             fee=0,
@@ -314,14 +317,18 @@ class Generator:
         )
         orders.append(refund)
         w.noise_refs.extend([paid.order_no, refund.order_no])
+        if channel == ALIPAY:  # Alipay names a refund by the payment's id and the refund request no
+            refund.channel_txn_id = f"{paid.channel_txn_id}_{refund.order_no}"
+        # WeChat's ALL bill dates a refund row by the original payment's time.
+        when = paid.paid_at if channel == WECHAT else refund.paid_at
         w.txns.append(
             Txn(
-                WECHAT,
+                channel,
                 refund.channel_txn_id,
                 refund.order_no,
                 "REFUND",
                 paid.amount,
-                paid.paid_at,
+                when,
                 day,
                 orig_txn_id=paid.channel_txn_id,
                 orig_order_no=paid.order_no,
@@ -330,7 +337,7 @@ class Generator:
 
     def layer_a_anomalies(self, day: dt.date, variant: int) -> None:
         _w, orders = self.world, self.world.orders[day]
-        channel = (WECHAT, ALLINPAY)[variant % 2]
+        channel = CHANNELS[variant % len(CHANNELS)]
         # MISSING_ON_PLATFORM: the channel debited an order the platform never recorded.
         ghost = self.new_order(day, channel=channel)
         self.settle(ghost)
@@ -562,6 +569,80 @@ def write_wechat(path: Path, txns: list[Txn], legacy: bool = False) -> None:
         f.write("\r\n".join(lines) + "\r\n")
 
 
+ALIPAY_HEADER = (
+    "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,"
+    "订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,"
+    "券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注"
+)
+ALIPAY_ACCOUNT = "20880123456789010156"
+
+
+def write_alipay(path: Path, day: dt.date, txns: list[Txn]) -> None:
+    """Alipay 业务明细 in GBK, zipped with a GBK entry name (no UTF-8 flag), as downloaded."""
+    from transforms.zipfiles import write_gbk_zip
+
+    bar = "-" * 41
+    lines = [
+        "#支付宝业务明细查询",
+        f"#账号：[{ALIPAY_ACCOUNT}]",
+        f"#起始日期：[{day:%Y年%m月%d日} 00:00:00]   终止日期：[{day + dt.timedelta(days=1):%Y年%m月%d日} 00:00:00]",
+        f"#{bar}业务明细列表{bar}",
+        ALIPAY_HEADER,
+    ]
+    totals = {"PAY": [0, 0, 0], "REFUND": [0, 0, 0]}  # count, 商家实收, 服务费 (signed, fen)
+    for t in txns:
+        refund = t.txn_type == "REFUND"
+        signed, service = (-t.amount if refund else t.amount), -t.fee
+        total = totals[t.txn_type]
+        total[0] += 1
+        total[1] += signed
+        total[2] += service
+        created = t.time - dt.timedelta(seconds=2)
+        trade_no = t.orig_txn_id if refund else t.channel_txn_id
+        order_no = t.orig_order_no if refund else t.merchant_order_no
+        lines.append(
+            ",".join(
+                [
+                    f"{trade_no}\t",
+                    f"{order_no}\t",
+                    "退款" if refund else "交易",
+                    "贷款还款",
+                    _ts(created),
+                    _ts(t.time),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "138****0001",
+                    yuan(signed),
+                    yuan(signed),
+                    "0.00",
+                    "0.00",
+                    "0.00",
+                    "0.00",
+                    "0.00",
+                    "",
+                    "0.00",
+                    "0.00",
+                    f"{t.merchant_order_no}\t" if refund else "",
+                    yuan(service),
+                    "0.00",
+                    "",
+                ]
+            )  # fmt: skip
+        )
+    lines.append(f"#{bar}业务明细列表结束{bar}")
+    for label, key in (("交易合计", "PAY"), ("退款合计", "REFUND")):
+        n, received, service = totals[key]
+        lines.append(
+            f"#{label}：{n}笔，商家实收共{yuan(received)}元，商家优惠共0.00元，支付宝优惠共0.00元，"
+            f"服务费共{yuan(service)}元，分润共0.00元"
+        )
+    lines.append(f"#导出时间：[{day + dt.timedelta(days=1):%Y年%m月%d日} 06:10:00]")
+    content = ("\r\n".join(lines) + "\r\n").encode("gb18030")
+    write_gbk_zip(path, {f"{ALIPAY_ACCOUNT}_{day:%Y%m%d}_业务明细.csv": content})
+
+
 def write_allinpay(path: Path, txns: list[Txn]) -> None:
     lines = [ALLINPAY_HEADER]
     for t in txns:
@@ -724,6 +805,17 @@ settle_window_days = 2
 bank_counterparty = ["{COUNTERPARTY[WECHAT][0]}", "{COUNTERPARTY[WECHAT][1]}"]
 
 [[sources]]
+name = "alipay"
+role = "channel"
+format = "alipay_bill"
+glob = "alipay_*.csv.zip"
+channel = "{ALIPAY}"
+pending_days = 1
+settle_lag_days = 1
+settle_window_days = 2
+bank_counterparty = ["{COUNTERPARTY[ALIPAY][0]}", "{COUNTERPARTY[ALIPAY][1]}"]
+
+[[sources]]
 name = "allinpay"
 role = "channel"
 format = "withholding"
@@ -794,6 +886,9 @@ def generate(out: Path, start: dt.date, days: int, orders: int, seed: int) -> Pa
             folder / f"wechatpay_All_{stamp}.csv",
             [t for t in listed if t.channel == WECHAT],
             legacy,
+        )
+        write_alipay(
+            folder / f"alipay_{stamp}.csv.zip", day, [t for t in listed if t.channel == ALIPAY]
         )
         write_allinpay(
             folder / f"allinpay_{stamp}.txt", [t for t in listed if t.channel == ALLINPAY]
