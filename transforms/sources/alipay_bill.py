@@ -229,14 +229,7 @@ class AlipayBill(Format):
             quote='"',
             materialize=False,
         )
-        src = {name: f"c{i}" for i, name in enumerate(header) if name}
-        names = [n for n in REQUIRED + OPTIONAL if n in src]
-        alias = {n: f"f{i}" for i, n in enumerate(names)}
-
-        def f(name: str) -> str:
-            return alias.get(name, "NULL::VARCHAR")
-
-        text = ", ".join(f"NULLIF(trim({src[n]}, '{TRIM}'), '') AS {alias[n]}" for n in names)
+        text, f = sql.pick_fields(header, REQUIRED + OPTIONAL, TRIM)
         kind = f("业务类型")
         parsed = ", ".join(
             [
@@ -316,9 +309,7 @@ class AlipayBill(Format):
             FROM r
             """
         )
-        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
-        if rows_in != staged.lines:
-            raise RuntimeError(f"{shown}: staged {staged.lines} lines but typed {rows_in}")
+        rows_in = sql.count_accounted(ctx.con, shown, typed, staged)
         return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, footer))
 
     @staticmethod

@@ -149,7 +149,5 @@ class PlatformExport(Format):
             FROM r
             """
         )
-        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
-        if rows_in != staged.lines:
-            raise RuntimeError(f"{ctx.path}: staged {staged.lines} lines but typed {rows_in}")
+        rows_in = sql.count_accounted(ctx.con, ctx.path, typed, staged)
         return Normalized(self.table, typed, rows_in)

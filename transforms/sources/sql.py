@@ -115,3 +115,29 @@ def unreadable(label: str, text: str, parsed: str, expected: str) -> str:
         f"CASE WHEN {text} IS NOT NULL AND {parsed} IS NULL THEN "
         f"'{label}: expected {expected}, found ' || chr(39) || {text} || chr(39) END"
     )
+
+
+def pick_fields(header: list[str], names: list[str], trim: str | None = None):
+    """Select the header's columns (staged as c0..cN) named in `names`, trimmed, as f0..fM.
+
+    Returns the select list and an accessor: `f("交易时间")` is that field's alias,
+    or a typed NULL when the file has no such column.
+    """
+    src = {name: f"c{i}" for i, name in enumerate(header) if name}
+    present = [n for n in names if n in src]
+    alias = {n: f"f{i}" for i, n in enumerate(present)}
+    chars = f", '{trim}'" if trim else ""
+    select = ", ".join(f"NULLIF(trim({src[n]}{chars}), '') AS {alias[n]}" for n in present)
+
+    def field(name: str) -> str:
+        return alias.get(name, "NULL::VARCHAR")
+
+    return select, field
+
+
+def count_accounted(con, path, typed: str, staged) -> int:
+    """Rows in `typed`; every staged line must be there, as a row or a reject."""
+    rows_in = con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
+    if rows_in != staged.lines:
+        raise RuntimeError(f"{path}: staged {staged.lines} lines but typed {rows_in}")
+    return rows_in

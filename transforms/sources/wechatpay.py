@@ -124,27 +124,17 @@ class WeChatPayBill(Format):
             quote="",
             materialize=False,
         )
-        src = {name: f"c{i}" for i, name in enumerate(header) if name}
-        amount_col = next(c for c in AMOUNT_COLUMNS if c in src)
+        amount_col = next(c for c in AMOUNT_COLUMNS if c in header)
         names = ["交易时间", "微信订单号", "商户订单号", "交易状态", "手续费", amount_col]
         names += [
-            n
-            for n in (
-                "微信退款单号",
-                "商户退款单号",
-                "退款金额",
-                "退款状态",
-                "退款成功时间",
-                "用户标识",
-            )
-            if n in src
+            "微信退款单号",
+            "商户退款单号",
+            "退款金额",
+            "退款状态",
+            "退款成功时间",
+            "用户标识",
         ]
-        alias = {n: f"f{i}" for i, n in enumerate(names)}
-
-        def f(name: str) -> str:
-            return alias.get(name, "NULL::VARCHAR")
-
-        text = ", ".join(f"NULLIF(trim({src[n]}, ' \t`\u3000'), '') AS {alias[n]}" for n in names)
+        text, f = sql.pick_fields(header, names, " \t`\u3000")
         refund = "(upper(" + f("交易状态") + ") = 'REFUND')"
         parsed = ", ".join(
             [
@@ -170,7 +160,7 @@ class WeChatPayBill(Format):
             f"CASE WHEN NOT _refund AND {f(amount_col)} IS NULL "
             f"THEN '{amount_col}: required, found empty' END",
         ]
-        if "退款金额" in src:
+        if "退款金额" in header:
             checks += [
                 sql.unreadable("退款金额", f("退款金额"), "_refund_amount", "yuan like 12.34"),
                 f"CASE WHEN _refund AND {f('退款金额')} IS NULL "
@@ -180,12 +170,12 @@ class WeChatPayBill(Format):
             checks.append(
                 "CASE WHEN _refund THEN '交易状态: REFUND row in a bill without 退款金额' END"
             )
-        if "微信退款单号" in src:
+        if "微信退款单号" in header:
             checks.append(
                 f"CASE WHEN _refund AND {f('微信退款单号')} IS NULL "
                 "THEN '微信退款单号: required on a REFUND row, found empty' END"
             )
-        if "退款成功时间" in src:
+        if "退款成功时间" in header:
             checks.append(
                 sql.unreadable(
                     "退款成功时间", f("退款成功时间"), "_refund_time", f"a local time {TIME_TEXT}"
@@ -239,9 +229,7 @@ class WeChatPayBill(Format):
             FROM r
             """
         )
-        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
-        if rows_in != staged.lines:
-            raise RuntimeError(f"{ctx.path}: staged {staged.lines} lines but typed {rows_in}")
+        rows_in = sql.count_accounted(ctx.con, ctx.path, typed, staged)
         return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, summary))
 
     @staticmethod

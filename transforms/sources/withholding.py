@@ -107,14 +107,7 @@ class WithholdingFile(Format):
             quote="",
             materialize=False,
         )
-        src = {name: f"c{i}" for i, name in enumerate(header) if name}
-        names = [n for n in REQUIRED + OPTIONAL if n in src]
-        alias = {n: f"f{i}" for i, n in enumerate(names)}
-
-        def f(name: str) -> str:
-            return alias.get(name, "NULL::VARCHAR")
-
-        text = ", ".join(f"NULLIF(trim({src[n]}), '') AS {alias[n]}" for n in names)
+        text, f = sql.pick_fields(header, REQUIRED + OPTIONAL)
         kind = f("订单类型")
         parsed = ", ".join(
             [
@@ -175,9 +168,7 @@ class WithholdingFile(Format):
             FROM r
             """
         )
-        rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
-        if rows_in != staged.lines:
-            raise RuntimeError(f"{ctx.path}: staged {staged.lines} lines but typed {rows_in}")
+        rows_in = sql.count_accounted(ctx.con, ctx.path, typed, staged)
         return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, trailer))
 
     @staticmethod
