@@ -275,19 +275,7 @@ class AlipayBill(Format):
         ctx.con.execute(
             f"""
             CREATE OR REPLACE TABLE {typed} AS
-            WITH t AS (
-                SELECT line_no, raw, reject_reason AS _stage_reason, {", ".join(cols)}, {text}
-                FROM {staged}
-            ), p AS (
-                SELECT *, {parsed} FROM t
-            ), r AS (
-                SELECT *, coalesce(
-                    _stage_reason,
-                    CASE WHEN {is_header}
-                         THEN 'a repeated header line, not a data row (bills concatenated?)'
-                         ELSE {reason} END
-                ) AS _reason FROM p
-            )
+            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason)}
             SELECT line_no,
                 {sql.sql_literal(ctx.source.channel)} AS channel,
                 CASE WHEN _refund THEN {refund_id} ELSE {f("支付宝交易号")} END AS channel_txn_id,

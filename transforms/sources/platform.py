@@ -118,23 +118,12 @@ class PlatformExport(Format):
             "|| (_principal + _interest + _fee + _penalty) || ', found ' || _amount END",
         )
         tz = ctx.timezone
+        is_header = "(ltrim(order_no, '\ufeff') = 'order_no' AND order_type = 'order_type')"
         typed = ctx.t("typed")
         ctx.con.execute(
             f"""
             CREATE OR REPLACE TABLE {typed} AS
-            WITH f AS (
-                SELECT line_no, raw, reject_reason AS _stage_reason, {", ".join(cols)}, {text}
-                FROM {staged}
-            ), p AS (
-                SELECT *, {parsed} FROM f
-            ), r AS (
-                SELECT *, coalesce(
-                    _stage_reason,
-                    CASE WHEN ltrim(order_no, '\ufeff') = 'order_no' AND order_type = 'order_type'
-                         THEN 'a repeated header line, not a data row (files concatenated?)'
-                         ELSE {reason} END
-                ) AS _reason FROM p
-            )
+            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason)}
             SELECT line_no,
                 order_no, _order_type AS order_type, orig_order_no, loan_no,
                 _installment_no AS installment_no, borrower_id, lender_code, channel,

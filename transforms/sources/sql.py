@@ -141,3 +141,22 @@ def count_accounted(con, path, typed: str, staged) -> int:
     if rows_in != staged.lines:
         raise RuntimeError(f"{path}: staged {staged.lines} lines but typed {rows_in}")
     return rows_in
+
+
+def typed_rows_cte(
+    staged: str, cols: list[str], fields: str, parsed: str, is_header: str, reason: str
+) -> str:
+    """The three steps every delimited format shares, as CTEs: t (trimmed fields), p (parsed
+    values), r (`_reason`: a repeated header line, a structural reject, or a field reason)."""
+    return f"""
+        WITH t AS (
+            SELECT line_no, raw, reject_reason AS _stage_reason, {", ".join(cols)}, {fields}
+            FROM {staged}
+        ), p AS (
+            SELECT *, {parsed} FROM t
+        ), r AS (
+            SELECT *, CASE
+                WHEN {is_header} THEN 'a repeated header line, not a data row (files concatenated?)'
+                ELSE coalesce(_stage_reason, {reason}) END AS _reason
+            FROM p
+        )"""

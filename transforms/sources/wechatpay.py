@@ -194,18 +194,7 @@ class WeChatPayBill(Format):
         ctx.con.execute(
             f"""
             CREATE OR REPLACE TABLE {typed} AS
-            WITH t AS (
-                SELECT line_no, raw, reject_reason AS _stage_reason, {", ".join(cols)}, {text}
-                FROM {staged}
-            ), p AS (
-                SELECT *, {parsed} FROM t
-            ), r AS (
-                SELECT *, CASE
-                    WHEN {is_header}
-                        THEN 'a repeated header line, not a data row (bills concatenated?)'
-                    ELSE coalesce(_stage_reason, {reason}) END AS _reason
-                FROM p
-            )
+            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason)}
             SELECT line_no,
                 {sql.sql_literal(ctx.source.channel)} AS channel,
                 CASE WHEN _refund THEN {f("微信退款单号")} ELSE {f("微信订单号")} END AS channel_txn_id,
