@@ -30,12 +30,8 @@ def money_rounded(expr: str, places: int = 6) -> str:
 
 
 def fen(expr: str) -> str:
-    """Integer fen text to DECIMAL(18,2) yuan, exactly (no division: DuckDB divides in DOUBLE)."""
-    s = f"trim({expr})"
-    return (
-        f"CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+') "
-        f"THEN TRY_CAST(TRY_CAST({s} AS DECIMAL(18,0)) * CAST(0.01 AS DECIMAL(3,2)) AS DECIMAL(18,2)) END"
-    )
+    """Integer fen text (spaces around allowed) to DECIMAL(18,2) yuan, exactly."""
+    return fen_text(f"trim({expr})")
 
 
 def local_time(expr: str, fmt: str | list[str]) -> str:
