@@ -37,7 +37,8 @@ class ControlCheck:
 
     @property
     def ok(self) -> bool:
-        return self.stated == self.computed
+        """Only a stated value that equals the computed one is ok; nothing stated is not ok."""
+        return self.stated is not None and self.stated == self.computed
 
 
 @dataclass

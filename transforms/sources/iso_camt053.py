@@ -2,18 +2,44 @@
 
 Parsed with defusedxml: a DTD, entity or external reference is refused, nothing
 is fetched. Elements are found by local name, so every version's namespace
-reads the same. One row per `Ntry`; `RvslInd` true turns the direction round.
-Per statement, OPBD + entries is checked against CLBD, and the stated number
-of entries (TxsSummry) against the entries read.
+reads the same. One row per `Ntry`:
+
+- amount: `Amt` (non-negative, at most 2 significant decimals: DECIMAL(18,2)
+  holds it exactly; `1.005` is a reject, never rounded), currency `Amt/@Ccy`;
+- direction: `CdtDbtInd` CRDT -> CREDIT, DBIT -> DEBIT. `RvslInd` true does NOT
+  turn it round: ISO 20022 defines CdtDbtInd as the direction of the entry
+  itself ("if CdtDbtInd is CRDT and RvslInd is true, the original operation was
+  a debit"), so a reversed incoming payment is a DBIT entry with RvslInd true,
+  and OPBD + entries = CLBD holds only with CdtDbtInd taken as written;
+- value_date: `ValDt` (Dt or DtTm), else `BookgDt`; txn_time: `BookgDt/DtTm`
+  (an offset is honoured, a time without offset is local wall clock), else
+  local midnight of the value date;
+- bank_txn_id: `AcctSvcrRef`, else `NtryDtls/TxDtls/Refs/AcctSvcrRef`, else
+  `.../Refs/EndToEndId` (NOTPROVIDED counts as absent), else a stable hash;
+- counterparty: the other party of the money movement, from `TxDtls/RltdPties`:
+  the debtor (`Dbtr/Nm` or `Dbtr/Pty/Nm`, `DbtrAcct/Id/IBAN` or `.../Othr/Id`)
+  of a credit, the creditor of a debit; for a reversal the roles of the
+  original payment are reported, so the opposite party is taken;
+- narrative: `AddtlNtryInf`, else `RmtInf/Ustrd`, else `AddtlTxInf`.
+
+line_no is the line of the entry's `<Ntry>` start tag, taken from expat's
+position while re-reading the (already accepted, DTD-free) bytes: exact, and
+blind to `<Ntry` text inside comments or CDATA.
+
+Per statement: OPBD (or PRCD) + entries read is checked against CLBD; when
+`TxsSummry` states them, the number of entries and the credit/debit counts and
+sums are checked against the entries read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError, tostring
+from xml.parsers import expat
+from zoneinfo import ZoneInfo
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -24,7 +50,9 @@ from transforms.sources.base import ControlCheck, FileContext, Format, Normalize
 from transforms.tabular import stage_records
 
 NAMESPACE = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.(\d{3})\.001\.(\d{2})")
-NTRY_START = re.compile(r"<(?:[\w.-]+:)?Ntry[\s>]")
+# ISO ActiveOrHistoricCurrencyAndAmount: up to 18 digits, 5 of them decimals; DECIMAL(18,2) keeps 16.
+AMOUNT = re.compile(r"[0-9]{1,16}(\.[0-9]{1,5})?")
+SIGNED_AMOUNT = re.compile(r"-?[0-9]{1,16}(\.[0-9]{1,5})?")
 
 
 def local(tag: str) -> str:
@@ -53,17 +81,52 @@ def first_text(el: Element | None, *paths: str) -> str | None:
     return next((t for t in (text(el, p) for p in paths) if t), None)
 
 
-def date_of(el: Element | None) -> dt.date | None:
+def amount_of(value: str | None, pattern: re.Pattern = AMOUNT) -> Decimal | None:
+    """Exact DECIMAL(18,2) value of an ISO amount, or None (absent, malformed, or fractions of a fen)."""
+    if value is None or not pattern.fullmatch(value):
+        return None
+    exact = Decimal(value)
+    cents = money(exact)
+    return cents if cents == exact else None
+
+
+def date_of(el: Element | None) -> tuple[dt.date | None, str | None]:
+    """(date, text) of a `Dt`/`DtTm` choice; date None when the text is not an ISO date."""
     value = first_text(el, "Dt", "DtTm")
-    return dt.date.fromisoformat(value[:10]) if value else None
+    if not value:
+        return None, None
+    try:
+        return dt.date.fromisoformat(value[:10]), value
+    except ValueError:
+        return None, value
 
 
-def instant_of(el: Element | None) -> dt.datetime | None:
+def instant_of(el: Element | None, timezone: str) -> dt.datetime | None:
+    """UTC instant of a `DtTm`; without an offset it is wall-clock time in `timezone`."""
     value = text(el, "DtTm")
     if not value:
         return None
-    stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return stamp.astimezone(dt.UTC) if stamp.tzinfo else None
+    try:
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=ZoneInfo(timezone))
+    return stamp.astimezone(dt.UTC)
+
+
+def entry_lines(raw: bytes) -> list[int]:
+    """Line of each `Ntry` start tag, in document order (the order of `root.iter()`)."""
+    lines: list[int] = []
+    parser = expat.ParserCreate()
+
+    def start(name: str, _attrs) -> None:
+        if name.rsplit(":", 1)[-1] == "Ntry":
+            lines.append(parser.CurrentLineNumber)
+
+    parser.StartElementHandler = start
+    parser.Parse(raw, True)
+    return lines
 
 
 class Camt053(Format):
@@ -92,51 +155,54 @@ class Camt053(Format):
         except ParseError as exc:
             line = exc.position[0] if exc.position else None
             raise InputFileError(ctx.path, line, f"not well-formed XML ({exc})") from None
-        entry_lines = [
-            raw[: m.start()].count(b"\n") + 1 for m in re.finditer(NTRY_START.pattern.encode(), raw)
-        ]
+        # Safe to re-read with expat: defusedxml has just refused any DTD or entity.
+        ntry = [e for e in root.iter() if local(e.tag) == "Ntry"]
+        line_of = dict(zip(map(id, ntry), entry_lines(raw), strict=False))
         statements = [s for s in root.iter() if local(s.tag) == "Stmt"]
         if not statements:
             raise InputFileError(ctx.path, None, "expected BkToCstmrStmt/Stmt elements; none found")
-        records, checks, index = [], [], 0
+        records, checks = [], []
         for number, stmt in enumerate(statements, start=1):
             account = first_text(stmt, "Acct/Id/IBAN", "Acct/Id/Othr/Id") or ctx.source.account_no
-            total, entries = Decimal("0.00"), find_all(stmt, "Ntry")
-            for k, entry in enumerate(entries):
-                line_no = entry_lines[index] if index < len(entry_lines) else None
-                index += 1
-                record = self._entry(ctx, entry, account, number, k, line_no)
-                if record.get("reject_reason") is None:
-                    total += (
-                        record["amount"] if record["direction"] == "CREDIT" else -record["amount"]
-                    )
-                records.append(record)
-            checks += self._checks(stmt, number, total, len(entries))
+            entries = [
+                self._entry(ctx, entry, account, number, k, line_of.get(id(entry)))
+                for k, entry in enumerate(find_all(stmt, "Ntry"))
+            ]
+            records += entries
+            checks += self._checks(stmt, number, [r for r in entries if not r.get("reject_reason")])
         typed = stage_records(ctx.con, ctx.t("typed"), records, BANK_RECORD_COLUMNS)
         return Normalized(self.table, typed, len(records), checks)
 
     def _entry(self, ctx, entry: Element, account, number: int, k: int, line_no) -> dict:
         raw = tostring(entry, encoding="unicode")
-        raw = re.sub(r"\s*xmlns(:\w+)?=\"[^\"]*\"", "", raw)[:2000]
+        raw = re.sub(r"\s*xmlns(:\w+)?=\"[^\"]*\"", "", raw)
+        raw = re.sub(r"(</?)ns[0-9]+:", r"\1", raw)[:2000]
         amount_text = text(entry, "Amt")
-        try:
-            amount = money(Decimal(amount_text)) if amount_text else None
-        except InvalidOperation:
-            amount = None
+        amount = amount_of(amount_text)
         indicator = text(entry, "CdtDbtInd")
-        value_date = date_of(find(entry, "ValDt")) or date_of(find(entry, "BookgDt"))
-        if amount is None or amount < 0 or indicator not in ("CRDT", "DBIT") or value_date is None:
-            return {
-                "line_no": line_no,
-                "raw": raw,
-                "reject_reason": "Ntry: expected Amt (a non-negative decimal), CdtDbtInd CRDT/DBIT and a "
-                f"ValDt or BookgDt; found Amt {amount_text!r}, CdtDbtInd {indicator!r}",
-            }
+        value_date, value_text = date_of(find(entry, "ValDt"))
+        booked, booked_text = date_of(find(entry, "BookgDt"))
+        problems = []
+        if amount is None:
+            problems.append(
+                "Amt: expected a non-negative amount with at most 2 decimals (e.g. 1234.56), "
+                f"found {amount_text!r}"
+            )
+        if indicator not in ("CRDT", "DBIT"):
+            problems.append(f"CdtDbtInd: expected CRDT or DBIT, found {indicator!r}")
+        if value_text and value_date is None:
+            problems.append(f"ValDt: expected an ISO date YYYY-MM-DD, found {value_text!r}")
+        if booked_text and booked is None:
+            problems.append(f"BookgDt: expected an ISO date YYYY-MM-DD, found {booked_text!r}")
+        if not value_text and not booked_text:
+            problems.append("ValDt/BookgDt: required, found neither")
+        if problems:
+            return {"line_no": line_no, "raw": raw, "reject_reason": "; ".join(problems)}
+        value_date = value_date or booked
         credit = indicator == "CRDT"
-        if (text(entry, "RvslInd") or "").lower() == "true":
-            credit = not credit
+        reversal = (text(entry, "RvslInd") or "").lower() in ("true", "1")
         tx = find(entry, "NtryDtls/TxDtls")
-        party = "Dbtr" if credit else "Cdtr"
+        party = "Dbtr" if credit != reversal else "Cdtr"
         name = first_text(tx, f"RltdPties/{party}/Nm", f"RltdPties/{party}/Pty/Nm")
         other = first_text(
             tx, f"RltdPties/{party}Acct/Id/IBAN", f"RltdPties/{party}Acct/Id/Othr/Id"
@@ -156,37 +222,63 @@ class Camt053(Format):
             "bank_txn_id": ref
             or stable_id("X", account, number, k, value_date, amount, indicator, narrative),
             "value_date": value_date,
-            "txn_time": instant_of(find(entry, "BookgDt"))
+            "txn_time": instant_of(find(entry, "BookgDt"), ctx.timezone)
             or local_midnight_utc(value_date, ctx.timezone),
             "direction": "CREDIT" if credit else "DEBIT",
             "amount": amount,
-            "currency": (find(entry, "Amt").get("Ccy") if find(entry, "Amt") is not None else None),
+            "currency": find(entry, "Amt").get("Ccy"),
             "counterparty_name": name,
             "counterparty_account": other,
             "narrative": narrative,
         }
 
     @staticmethod
-    def _checks(stmt: Element, number: int, total: Decimal, entries: int) -> list[ControlCheck]:
-        balances = {}
+    def _checks(stmt: Element, number: int, rows: list[dict]) -> list[ControlCheck]:
+        credits = [r["amount"] for r in rows if r["direction"] == "CREDIT"]
+        debits = [r["amount"] for r in rows if r["direction"] == "DEBIT"]
+        total = sum(credits, Decimal("0.00")) - sum(debits, Decimal("0.00"))
+        balances: dict[str | None, Decimal | None] = {}
         for bal in find_all(stmt, "Bal"):
             code = text(bal, "Tp/CdOrPrtry/Cd")
-            try:
-                value = money(Decimal(text(bal, "Amt") or ""))
-            except InvalidOperation:
-                continue
-            balances[code] = -value if text(bal, "CdtDbtInd") == "DBIT" else value
+            value = amount_of(text(bal, "Amt"), SIGNED_AMOUNT)
+            if value is not None and text(bal, "CdtDbtInd") == "DBIT":
+                value = -value
+            balances.setdefault(code, value)
         opening = balances.get("OPBD", balances.get("PRCD"))
-        checks = [
-            ControlCheck(
-                f"statement {number} closing balance CLBD",
-                balances.get("CLBD"),
-                opening + total if opening is not None else None,
-            )
-        ]
-        stated_count = text(stmt, "TxsSummry/TtlNtries/NbOfNtries")
-        if stated_count and stated_count.isdigit():
+        stated, label = balances.get("CLBD"), f"statement {number} closing balance CLBD"
+        computed = opening + total if opening is not None else None
+        if stated is None and computed is None:  # None == None would read as agreement
+            label += " (no readable OPBD and CLBD; computed = net of entries)"
+            computed = total
+        checks = [ControlCheck(label, stated, computed)]
+        summary = find(stmt, "TxsSummry")
+        for label, path, count, amounts in (
+            ("entries", "TtlNtries", len(rows), None),
+            ("credit entries", "TtlCdtNtries", len(credits), credits),
+            ("debit entries", "TtlDbtNtries", len(debits), debits),
+        ):
+            stated = text(summary, f"{path}/NbOfNtries")
+            if stated is not None:
+                value = int(stated) if stated.isdigit() else None
+                checks.append(ControlCheck(f"statement {number} {label} (TxsSummry)", value, count))
+            stated_sum = text(summary, f"{path}/Sum")
+            if amounts is not None and stated_sum is not None:
+                checks.append(
+                    ControlCheck(
+                        f"statement {number} {label} sum (TxsSummry)",
+                        amount_of(stated_sum),
+                        sum(amounts, Decimal("0.00")),
+                    )
+                )
+        # Net of all entries: TtlNetNtry/Amt (.001.03 on) or TtlNetNtryAmt (.001.02).
+        net_el = find(summary, "TtlNtries/TtlNetNtry")
+        net_text = text(net_el, "Amt") or text(summary, "TtlNtries/TtlNetNtryAmt")
+        if net_text is not None:
+            sign = text(net_el, "CdtDbtInd") or text(summary, "TtlNtries/CdtDbtInd")
+            net = amount_of(net_text)
+            if net is not None and sign == "DBIT":
+                net = -net
             checks.append(
-                ControlCheck(f"statement {number} entries (TxsSummry)", int(stated_count), entries)
+                ControlCheck(f"statement {number} net of entries (TxsSummry)", net, total)
             )
         return checks

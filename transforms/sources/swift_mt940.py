@@ -4,13 +4,25 @@ Several statements per file (each starts at `:20:`), decimal comma, amounts
 without decimals (`D9,`), reversals (RC = reversal of a credit: money out; RD =
 reversal of a debit: money in), `:61:` with spaces instead of the entry date,
 multi-line `:86:`. Each `:61:` is first checked against the field's layout so a
-garbage amount becomes a reject naming its line, and the rest of the statement
-is still read. Per statement, opening balance + entries is checked against the
-closing balance.
+garbage amount (or one with more than two decimals, which would otherwise be
+rounded) becomes a reject naming its line, and the rest of the statement is
+still read. Per statement, opening balance (`:60F:`/`:60M:`) + entries read is
+checked against the closing balance (`:62F:`/`:62M:`); a balance field that
+does not read (the library would take the digits up to the first garbage
+character) is left out of the parse and its side of the check is None.
+
+Mapping: account_no = `:25:`; value_date = the `:61:` value date; amount =
+abs(amount), direction from the mark (C, RD: CREDIT; D, RC: DEBIT);
+bank_txn_id = the bank reference (`//...`), else the customer reference (not
+NONREF), else a stable hash of (account, statement number, entry index, date,
+signed amount, details); narrative = `:86:` lines and the supplementary line,
+whitespace collapsed; txn_time = local midnight of the value date; line_no =
+the line of the entry's `:61:` in the file.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -23,9 +35,14 @@ from transforms.sources.base import ControlCheck, FileContext, Format, Normalize
 from transforms.tabular import stage_records
 
 SUFFIXES = (".sta", ".mt940", ".940", ".txt", ".swi", ".fin")
-# :61: value date, optional entry date (or spaces), mark, optional funds code, amount with decimal comma.
-FIELD_61 = re.compile(r"^:61:\d{6}(\d{4}| {4})?R?[CD][A-Z]?\d{1,15},\d{0,2}")
+# :61: value date, optional entry date (or spaces), mark, optional funds code, amount with
+# decimal comma and at most two decimals (the library would read `5,005` and we would round it).
+FIELD_61 = re.compile(r"^:61:\d{6}(\d{4}| {4})?R?[CD][A-Z]?\d{1,15},\d{0,2}(?![\d,])")
+BALANCE = re.compile(r"^:6[02][FM]:")
+BALANCE_FIELD = re.compile(r"^:6[02][FM]:[CD]\d{6}[A-Z]{3}\d{1,15},\d{0,2}$")
 SIGN = {"C": 1, "D": -1, "RC": -1, "RD": 1}
+# The library logs every field it cannot match at ERROR; our own error or reject names the line.
+logging.getLogger("mt940").setLevel(logging.CRITICAL)
 
 
 def decode(raw: bytes) -> str:
@@ -95,6 +112,11 @@ class MT940(Format):
 
     def _statement(self, ctx, number: int, first_line: int, block: list[str]):
         records, keep = [], [True] * len(block)
+        unreadable = {}  # "60"/"62" -> the balance field that does not read
+        for i, line in enumerate(block):
+            if BALANCE.match(line) and not BALANCE_FIELD.match(line.rstrip()):
+                unreadable.setdefault(line[1:3], line.rstrip())
+                keep[i] = False
         spans = entry_spans(block)
         good_spans = []
         for start, end in spans:
@@ -108,7 +130,7 @@ class MT940(Format):
                     "line_no": first_line + start,
                     "raw": "\n".join(block[start:end]),
                     "reject_reason": ":61: expected date YYMMDD[MMDD], C/D/RC/RD mark and an amount "
-                    "with a decimal comma (e.g. C1234,56)",
+                    f"with a decimal comma, at most 2 decimals (e.g. C1234,56); found {block[start]!r}",
                 }
             )
         text = "\n".join(line for line, k in zip(block, keep, strict=True) if k)
@@ -116,8 +138,15 @@ class MT940(Format):
         try:
             statement.parse(text)
         except Exception as exc:  # the library raises plain exceptions on bad fields
+            line, what = first_line, str(exc)
+            if len(exc.args) == 3 and hasattr(exc.args[1], "id"):  # RuntimeError(msg, tag, value)
+                tag, value = re.compile(rf":{exc.args[1].id}[A-Z]?:"), str(exc.args[2])
+                at = next((i for i, x in enumerate(block) if tag.match(x)), None)
+                line += at or 0
+                name = block[at].split(":")[1] if at is not None else exc.args[1].id
+                what = f"field :{name}: does not read: {value!r}"
             raise InputFileError(
-                ctx.path, first_line, f"statement {number}: cannot parse MT940 ({exc})"
+                ctx.path, line, f"statement {number}: cannot parse MT940 ({what})"
             ) from None
         entries = list(statement)
         if len(entries) != len(good_spans):
@@ -169,4 +198,9 @@ class MT940(Format):
         stated = money(closing.amount.amount) if closing else None
         computed = money(opening.amount.amount) + total if opening else None
         label = f"statement {number} ({info.get('statement_number') or '?'}) closing balance :62F:"
+        if unreadable:
+            label += " (unreadable: " + ", ".join(unreadable.values()) + ")"
+        if stated is None and computed is None:  # None == None would read as agreement
+            label += " (no opening and no closing balance; computed = net of entries)"
+            computed = total
         return records, ControlCheck(label, stated, computed)
