@@ -11,7 +11,6 @@ from pathlib import Path
 from transforms import lake
 from transforms.config import Config, Source
 from transforms.duck import connect
-from transforms.errors import ReconError
 from transforms.sources import FORMATS, get_format, identify
 from transforms.sources.base import ControlCheck, FileContext, Format, Normalized
 
@@ -142,6 +141,3 @@ def report_text(result: Inspection, max_rejects: int = 10) -> str:
         for r in result.rejects[:max_rejects]:
             lines.append(f"  line {r['line_no']}: {r['reason']}  | {(r['raw'] or '')[:120]}")
     return "\n".join(lines)
-
-
-__all__ = ["Inspection", "inspect_file", "golden_text", "report_text", "ReconError"]
