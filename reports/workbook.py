@@ -24,7 +24,7 @@ import duckdb
 from xlsxwriter import Workbook
 
 from reports import labels
-from transforms.lake import CANONICAL, LINEAGE, MONEY
+from transforms.lake import CANONICAL, LINEAGE
 
 MAX_ROWS = 1_048_575  # data rows per sheet, header excluded (Excel: 1,048,576 rows in all)
 
@@ -38,21 +38,6 @@ INPUTS = "Inputs 文件"
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 AGE_BUCKETS = ["0-1", "2-3", "4-7", "8-30", ">30"]
-
-FILES_COLUMNS = [
-    ("source", "VARCHAR"),
-    ("file_name", "VARCHAR"),
-    ("file_sha256", "VARCHAR"),
-    ("format", "VARCHAR"),
-    ("status", "VARCHAR"),
-    ("error", "VARCHAR"),
-    ("rows_in", "BIGINT"),
-    ("rows_ok", "BIGINT"),
-    ("rows_rejected", "BIGINT"),
-    ("control_ok", "BOOLEAN"),
-    ("checks", "VARCHAR"),
-    ("amount_total", MONEY),
-]
 
 
 @dataclass(frozen=True)
@@ -355,7 +340,7 @@ def write_workbook(report_date: dt.date, inputs: ReportInputs, out_path: Path) -
         with duckdb.connect() as con:
             _create_view(con, "exc", inputs.exceptions, CANONICAL["exceptions"], report_date)
             _create_view(con, "stl", inputs.settlements, CANONICAL["settlements"], report_date)
-            _create_view(con, "fls", inputs.files, FILES_COLUMNS)
+            _create_view(con, "fls", inputs.files, CANONICAL["files"])
             _create_view(con, "rej", inputs.rejects, CANONICAL["rejects"] + LINEAGE)
             _render(con, report_date, inputs.stats, tmp)
         os.replace(tmp, out_path)

@@ -27,22 +27,7 @@ from transforms.sources.base import FileContext
 FINGERPRINT = "_inbox_fingerprint.json"
 DAY_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects", "files")
 
-FILES_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("file_name", pa.string()),
-        ("file_sha256", pa.string()),
-        ("format", pa.string()),
-        ("status", pa.string()),  # OK | ERROR | MISSING
-        ("error", pa.string()),
-        ("rows_in", pa.int64()),
-        ("rows_ok", pa.int64()),
-        ("rows_rejected", pa.int64()),
-        ("control_ok", pa.bool_()),
-        ("checks", pa.string()),  # JSON list of {name, stated, computed, ok}
-        ("amount_total", pa.decimal128(18, 2)),
-    ]
-)
+FILES_SCHEMA = lake.arrow_schema("files")
 
 
 @dataclass

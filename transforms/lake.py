@@ -120,11 +120,43 @@ CANONICAL: dict[str, list[tuple[str, str]]] = {
         ("platform_status", "VARCHAR"),
         ("channel_status", "VARCHAR"),
     ],
+    # One row per delivered file (or per source that delivered none) and inbox day.
+    "files": [
+        ("source", "VARCHAR"),
+        ("file_name", "VARCHAR"),
+        ("file_sha256", "VARCHAR"),
+        ("format", "VARCHAR"),
+        ("status", "VARCHAR"),  # OK | ERROR | MISSING
+        ("error", "VARCHAR"),
+        ("rows_in", "BIGINT"),
+        ("rows_ok", "BIGINT"),
+        ("rows_rejected", "BIGINT"),
+        ("control_ok", "BOOLEAN"),
+        ("checks", "VARCHAR"),  # JSON list of {name, stated, computed, ok}
+        ("amount_total", MONEY),
+    ],
     "rejects": [
         ("reason", "VARCHAR"),
         ("raw", "VARCHAR"),
     ],
 }
+
+
+def arrow_schema(table: str):
+    """The Arrow schema of a canonical table's own columns (no lineage)."""
+    import pyarrow as pa
+
+    arrow = {
+        "VARCHAR": pa.string(),
+        "DATE": pa.date32(),
+        "INTEGER": pa.int32(),
+        "BIGINT": pa.int64(),
+        "BOOLEAN": pa.bool_(),
+        MONEY: pa.decimal128(18, 2),
+        INSTANT: pa.timestamp("us", tz="UTC"),
+    }
+    return pa.schema([(name, arrow[typ]) for name, typ in CANONICAL[table]])
+
 
 ROLE_TABLE = {"platform": "platform_orders", "channel": "channel_txns", "bank": "bank_lines"}
 

@@ -38,20 +38,7 @@ ARROW = {
     "BOOLEAN": pa.bool_(),
     "DECIMAL(18,2)": pa.decimal128(18, 2),
 }
-FILES = [
-    ("source", "VARCHAR"),
-    ("file_name", "VARCHAR"),
-    ("file_sha256", "VARCHAR"),
-    ("format", "VARCHAR"),
-    ("status", "VARCHAR"),
-    ("error", "VARCHAR"),
-    ("rows_in", "BIGINT"),
-    ("rows_ok", "BIGINT"),
-    ("rows_rejected", "BIGINT"),
-    ("control_ok", "BOOLEAN"),
-    ("checks", "VARCHAR"),
-    ("amount_total", "DECIMAL(18,2)"),
-]
+FILES = CANONICAL["files"]
 
 
 def write_parquet(path: Path, cols: list[tuple[str, str]], rows: list[dict]) -> Path:

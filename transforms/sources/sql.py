@@ -93,7 +93,7 @@ def yuan_text(expr: str, places: int = 2, result: str = "DECIMAL(18,2)") -> str:
 
 
 def fen_text(expr: str) -> str:
-    """Whole fen text to DECIMAL(18,2) yuan exactly (multiplied: DuckDB divides in DOUBLE)."""
+    """Whole fen text to DECIMAL(18,2) yuan exactly (multiplied, because DuckDB divides decimals as floating point)."""
     return (
         f"CASE WHEN regexp_full_match({expr}, '[+-]?[0-9]{{1,16}}') "
         f"THEN CAST(CAST({expr} AS DECIMAL(18,0)) * CAST(0.01 AS DECIMAL(3,2)) AS DECIMAL(18,2)) END"
