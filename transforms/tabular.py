@@ -18,8 +18,43 @@ from transforms.textio import guess_encoding, iter_lines, read_head
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy BIFF .xls (a compound document)
+
+
+def _magic(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(8)
+    except OSError:
+        return b""
+
+
+def _is_xlsx_zip(path: Path) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def is_excel(path: Path) -> bool:
-    return path.suffix.lower() in EXCEL_SUFFIXES
+    """An Excel workbook by name, or (for a name that says nothing, e.g. `.dat`) by content."""
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return True
+    from transforms.sources.base import generic_name  # late: sources import this module
+
+    if not generic_name(path):
+        return False
+    magic = _magic(path)
+    return magic == OLE2 or (magic[:4] == b"PK\x03\x04" and _is_xlsx_zip(path))
+
+
+def _is_xls(path: Path) -> bool:
+    return path.suffix.lower() == ".xls" or (
+        path.suffix.lower() not in EXCEL_SUFFIXES and _magic(path) == OLE2
+    )
 
 
 def normalize_header(cell: str) -> str:
@@ -70,11 +105,11 @@ def _cell_text(value) -> str:
 
 
 def _excel_rows(path: Path, sheet_ref: str | int | None = None) -> Iterator[tuple[int, list[str]]]:
-    if path.suffix.lower() == ".xls":
+    if _is_xls(path):
         import xlrd
 
         try:
-            book = xlrd.open_workbook(str(path))
+            book = xlrd.open_workbook(file_contents=path.read_bytes())
         except Exception as exc:
             raise InputFileError(path, None, f"not a readable .xls workbook ({exc})") from None
         names = book.sheet_names()
@@ -95,7 +130,8 @@ def _excel_rows(path: Path, sheet_ref: str | int | None = None) -> Iterator[tupl
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        # a file object: openpyxl refuses a path whose name does not end in .xlsx
+        book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
     except Exception as exc:
         raise InputFileError(
             path, None, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})"

@@ -133,3 +133,37 @@ def write_gbk_zip(path: Path, entries: dict[str, bytes]) -> Path:
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
     return path
+
+
+def is_zip(path: Path, head: bytes | None = None) -> bool:
+    """A zip by name, or by its first bytes (a zip delivered without the extension)."""
+    if is_zip_name(path):
+        return True
+    if head is None:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    return head[:4] == b"PK\x03\x04"
+
+
+def entries_named(path: Path, suffix: str) -> list[str]:
+    """Real names of the file entries ending in `suffix` (case-insensitive), in archive order."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return [n for _, n in _entries(zf) if n.lower().endswith(suffix)]
+    except (zipfile.BadZipFile, OSError):
+        return []
+
+
+def read_entries(path: Path, suffix: str, limit: int | None = None) -> list[tuple[str, bytes]]:
+    """(real name, bytes, or the first `limit` bytes) of every entry ending in `suffix`."""
+    out = []
+    with _open(path) as zf:
+        for info, name in _entries(zf):
+            if not name.lower().endswith(suffix):
+                continue
+            try:
+                with zf.open(info) as f:
+                    out.append((name, f.read(limit) if limit else f.read()))
+            except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:
+                raise InputFileError(path, None, f"cannot read zip entry {name}: {exc}") from exc
+    return out

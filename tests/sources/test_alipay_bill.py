@@ -216,10 +216,28 @@ def test_refuses_personal_exports(name):
     assert not verdict and verdict.reason
 
 
-def test_needs_a_csv_or_zip_name(tmp_path):
-    path = tmp_path / "alipay.txt"
+def test_name_is_csv_zip_or_says_nothing(tmp_path):
+    for name in ("alipay.txt", "alipay.dat", "alipay_20261101"):  # judged by content
+        path = tmp_path / name
+        path.write_bytes(SAMPLE.read_bytes())
+        assert AlipayBill().identify(path, path.read_bytes())
+        assert inspect_file(path).rows_ok == 6
+    path = tmp_path / "alipay.pdf"
     path.write_bytes(SAMPLE.read_bytes())
     assert not AlipayBill().identify(path, path.read_bytes())
     headerless = tmp_path / "no_preamble.csv"
     headerless.write_bytes(bill(HEADER, ROWS[0]))
     assert AlipayBill().identify(headerless, headerless.read_bytes())
+
+
+def test_refund_footer_as_real_bills_write_it(tmp_path):
+    """Real bills: `#退款合计：N笔，商家实收退款共-X元，...，服务费退款共F元`; read, not a false difference."""
+    real = REFUND_TOTAL.replace("商家实收共", "商家实收退款共").replace("服务费共", "服务费退款共")
+    assert "商家实收退款共" in real and real != REFUND_TOTAL
+    c = checks(run(tmp_path, bill(*PREAMBLE, HEADER, *ROWS, END, PAY_TOTAL, real, EXPORTED)))
+    assert c["退款合计 商家实收"][2] and c["退款合计 服务费"][2]
+    assert c["退款合计 商家实收"] == checks(run(tmp_path, bill(*LINES)))["退款合计 商家实收"]
+    wrong = real.replace("商家实收退款共-", "商家实收退款共-1")
+    assert not checks(run(tmp_path, bill(*PREAMBLE, HEADER, *ROWS, END, PAY_TOTAL, wrong)))[
+        "退款合计 商家实收"
+    ][2]

@@ -247,14 +247,84 @@ def test_transaction_summary_checks(tmp_path):
     ]
 
 
-def test_statement_without_balances_is_not_a_passing_check(tmp_path):
-    text = document(
-        statement(ntry("1.00", "CRDT"))
-        .replace(bal("OPBD", "100.00"), "")
-        .replace(bal("CLBD", "100.00"), "")
-    )
+def test_statement_without_a_closing_balance_states_none_rather_than_differs(tmp_path):
+    for drop_opening in (False, True):
+        text = statement(ntry("1.00", "CRDT")).replace(bal("CLBD", "100.00"), "")
+        if drop_opening:
+            text = text.replace(bal("OPBD", "100.00"), "")
+        r = run(write(tmp_path, document(text)))
+        assert r.rows_ok == 1 and r.checks == []  # not stated: no check, not a difference
+
+
+def test_unreadable_closing_balance_is_a_failed_check(tmp_path):
+    text = document(statement(ntry("1.00", "CRDT"), closing="1O1.00"))
     (check,) = run(write(tmp_path, text)).checks
-    assert check.stated is None and check.computed == Decimal("1.00") and not check.ok
+    assert check.stated is None and check.computed == Decimal("101.00") and not check.ok
+
+
+def undated(amount: str, ind: str) -> str:
+    return f'<Ntry><Amt Ccy="CNY">{amount}</Amt><CdtDbtInd>{ind}</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts></Ntry>'
+
+
+def test_entries_without_dates_take_the_statement_date(tmp_path):
+    text = statement(undated("1.00", "CRDT"), undated("0.50", "DBIT"), closing="100.50")
+    r = run(write(tmp_path, document(text)))
+    assert r.rows_ok == 2 and r.checks[0].ok
+    assert [str(x["value_date"]) for x in r.rows] == ["2026-11-02", "2026-11-02"]  # CLBD's date
+    # no CLBD: the statement period's end, then its creation time
+    no_clbd = text.replace(bal("CLBD", "100.50"), "").replace(
+        "<Stmt><Id>S1</Id>",
+        "<Stmt><Id>S1</Id><CreDtTm>2026-11-05T06:00:00</CreDtTm>"
+        "<FrToDt><FrDtTm>2026-11-03T00:00:00</FrDtTm><ToDtTm>2026-11-03T23:59:59</ToDtTm></FrToDt>",
+    )
+    r = run(write(tmp_path, document(no_clbd)))
+    assert [str(x["value_date"]) for x in r.rows] == ["2026-11-03", "2026-11-03"]
+    only_created = no_clbd.replace(
+        "<FrToDt><FrDtTm>2026-11-03T00:00:00</FrDtTm><ToDtTm>2026-11-03T23:59:59</ToDtTm></FrToDt>",
+        "",
+    )
+    r = run(write(tmp_path, document(only_created)))
+    assert [str(x["value_date"]) for x in r.rows] == ["2026-11-05", "2026-11-05"]
+    nothing = only_created.replace("<CreDtTm>2026-11-05T06:00:00</CreDtTm>", "")
+    r = run(write(tmp_path, document(nothing)))
+    assert r.rows_rejected == 2 and "ValDt/BookgDt: required" in r.rejects[0]["reason"]
+
+
+@pytest.mark.parametrize("name", ["camt053_20261102", "stmt.dat", "stmt.txt", "stmt.20261102"])
+def test_generic_or_missing_extension_is_read_by_content(tmp_path, name):
+    text = document(statement(ntry("1.00", "CRDT"), closing="101.00"))
+    r = run(write(tmp_path, text, name))
+    assert r.rows_ok == 1 and r.checks[0].ok
+
+
+def test_zip_of_several_statements(tmp_path):
+    import zipfile
+
+    one = document(statement(ntry("1.00", "CRDT"), closing="101.00"))
+    two = document(statement(ntry("2.00", "DBIT"), ntry("x", "CRDT"), closing="98.00"))
+    for name in ("camt053.zip", "camt053_download"):
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("2026-11-01.xml", one)
+            zf.writestr("2026-11-02.xml", two)
+        r = run(path)
+        assert (r.rows_ok, r.rows_rejected) == (2, 1)
+        assert [c.ok for c in r.checks] == [True, True]
+        assert [c.name for c in r.checks][1].startswith("statement 2 ")
+        lines = one.count("\n") + 1
+        assert r.rows[1]["line_no"] == lines + 4 and r.rejects[0]["line_no"] == lines + 5
+        assert r.rejects[0]["reason"].startswith("entry 2026-11-02.xml line 5: Amt")
+
+
+def test_zip_with_a_file_that_is_not_camt053_is_refused(tmp_path):
+    import zipfile
+
+    path = tmp_path / "camt.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a.xml", document(statement(ntry("1.00", "CRDT"))))
+        zf.writestr("b.xml", document(statement(ntry("1.00", "CRDT")), ns=NS.replace("053", "054")))
+    with pytest.raises(UnrecognizedFormat, match="b.xml: camt.054 is not a statement"):
+        inspect_file(path)
 
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
@@ -337,7 +407,7 @@ def test_every_version_is_identified(tmp_path, version):
             "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09",
             "no ISO 20022 camt namespace",
         ),
-        ("stmt.txt", NS, "file name does not end in .xml"),
+        ("stmt.pdf", NS, "file name does not end in .xml"),
     ],
 )
 def test_identify_refuses_with_a_reason(tmp_path, name, ns, why):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.errors import InputFileError, UnrecognizedFormat
+from transforms.errors import UnrecognizedFormat
 from transforms.inspect import inspect_file
 from transforms.sources.swift_mt940 import MT940
 
@@ -151,10 +151,60 @@ def test_truncated_inside_an_entry(tmp_path):
     assert r.rows_ok == 3 and r.checks[0].stated is None and not r.checks[0].ok
 
 
-def test_a_field_the_library_cannot_read_is_an_error_naming_its_line(tmp_path):
-    with pytest.raises(InputFileError) as exc:
-        run(write(tmp_path, STATEMENT.replace(":28C:00001/001", ":28C:ABC")))
-    assert exc.value.line == 3 and ":28C:" in str(exc.value) and "stmt.sta" in str(exc.value)
+def test_a_statement_number_that_is_not_a_number_is_kept_as_written(tmp_path):
+    r = run(write(tmp_path, STATEMENT.replace(":28C:00001/001", ":28C:ABC")))
+    assert r.rows_ok == 5 and r.checks[0].ok and "(ABC)" in r.checks[0].name
+
+
+def test_asn_long_reference_and_one_bad_entry_among_statements():
+    """ASN: 18-character customer reference; one unreadable entry is a reject, not a refusal."""
+    r = run(FIXTURES / "asn_dialect.sta")
+    assert (r.rows_in, r.rows_ok, r.rows_rejected) == (6, 5, 1)
+    assert r.rejects[0]["line_no"] == 25 and "D1O,00" in r.rejects[0]["reason"]
+    assert [c.ok for c in r.checks] == [True, True, False]  # the gap shows in statement 3
+    assert r.checks[2].computed - r.checks[2].stated == Decimal("10.00")
+    ids = [x["bank_txn_id"] for x in r.rows]
+    assert "ASNB000042" in ids and "20261102KLANTREF18" in ids
+
+
+def test_ing_wrapped_statement_number_and_supplementary_lines():
+    r = run(FIXTURES / "ing_wrapped_28c.940")
+    assert r.rows_ok == 2 and r.checks[0].ok and "(00012)" in r.checks[0].name
+    assert r.rows[0]["bank_txn_id"] == "1104123456789012"
+    assert "/TRCD/01028/" in r.rows[0]["narrative"] and "Telecom BV" in r.rows[0]["narrative"]
+
+
+def test_knab_amounts_without_decimal_comma():
+    r = run(FIXTURES / "knab_no_decimals.sta")
+    assert [(x["direction"], str(x["amount"])) for x in r.rows] == [
+        ("CREDIT", "500.00"),
+        ("DEBIT", "25.00"),
+        ("DEBIT", "0.50"),
+    ]
+    assert r.checks[0].ok
+
+
+def test_sns_supplementary_details_line():
+    r = run(FIXTURES / "sns_supplementary.sta")
+    assert [x["bank_txn_id"] for x in r.rows][0] == "SNS0001"
+    assert r.rows[1]["narrative"] == "NL91ABNA0417164300 J JANSEN retour TERUGBOEKING"
+    assert r.checks[0].ok
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ":61:2611011101C250,00PAY-0001",  # no transaction type: where does the amount end?
+        ":61:26110X1101C250,00NTRFPAY",  # date
+        ":61:2611011101X250,00NTRFPAY",  # mark
+        ":61:2611311101C250,00NTRFPAY",  # 31 November
+    ],
+)
+def test_unreadable_entry_is_a_reject_naming_its_line(tmp_path, bad):
+    text = STATEMENT.replace(":61:2611011101C250,00NTRFPAY-0001//BANKREF0001", bad)
+    r = run(write(tmp_path, text))
+    assert (r.rows_ok, r.rows_rejected) == (4, 1) and r.rejects[0]["line_no"] == 5
+    assert r.rejects[0]["reason"].startswith(":61:") and not r.checks[0].ok
 
 
 def test_swift_fin_envelope(tmp_path):

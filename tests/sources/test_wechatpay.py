@@ -264,3 +264,41 @@ def test_normalize_with_a_named_source_reports_an_empty_file(tmp_path):
     source = default_source(WeChatPayBill(), path)
     with pytest.raises(InputFileError, match="found an empty line"):
         inspect_file(path, source=source)
+
+
+def tabbed(line: str) -> str:
+    """The same line as a tab-separated download writes it (a comma inside a field stays)."""
+    return line.replace(",`", "\t`") if line.startswith("`") else line.replace(",", "\t")
+
+
+def test_tab_separated_bill_reads_like_the_comma_one(tmp_path):
+    plain = run(tmp_path, bill(HEADER, *ROWS, SUMMARY_HEADER, SUMMARY), "plain.csv")
+    lines = [tabbed(x) for x in (HEADER, *ROWS, SUMMARY_HEADER, SUMMARY)]
+    assert "\t" in lines[0] and "贷款还款,第2期" in "".join(lines)
+    tab = run(tmp_path, bill(*lines), "tabbed.csv")
+    assert tab.rows == [{**r, "file_name": "tabbed.csv"} for r in plain.rows]
+    assert checks(tab) == checks(plain) and all(c.ok for c in tab.checks)
+
+
+def test_tab_separated_bill_without_backticks(tmp_path):
+    lines = [tabbed(x).replace("`", "") for x in (HEADER, *ROWS, SUMMARY_HEADER, SUMMARY)]
+    result = run(tmp_path, bill(*lines), "tabbed.txt")
+    assert result.rows_ok == 5 and all(c.ok for c in result.checks)
+    assert_amounts_exact(result)
+
+
+@pytest.mark.parametrize(
+    "mangled", ["4.20002E+29", "4.20002024030500E+29", "420002024030500000000000000000"]
+)
+def test_bill_saved_by_excel_is_refused_saying_so(tmp_path, mangled):
+    # Excel drops the backticks when it saves as CSV (a comma field gets quotes)
+    rows = [r.replace(",`", ",").lstrip("`") for r in ROWS]
+    rows = [r.replace("贷款还款,第2期", '"贷款还款,第2期"') for r in rows]
+    rows[0] = rows[0].replace("420002024030500000000000000002", mangled)
+    path = tmp_path / "wechat_excel.csv"
+    path.write_text(bill(HEADER, *rows, SUMMARY_HEADER, SUMMARY), encoding="utf-8")
+    with pytest.raises(InputFileError) as exc:
+        inspect_file(path)
+    message = str(exc.value)
+    assert exc.value.line == 2 and "微信订单号" in message and mangled in message
+    assert "Excel" in message and "download it again" in message

@@ -54,8 +54,9 @@ Footer (control totals), every other `#` line after the header is ignored:
   N is checked against the count of normalized 交易 rows, X against the sum of
   their 商家实收（元） as written, and F (only when the line states 服务费共)
   against the sum of their 服务费（元） as written.
-- `#退款合计：N笔，商家实收共X元，...服务费共F元...`: the same for the 退款 rows
-  (X and F as written, i.e. X is negative).
+- `#退款合计：N笔，商家实收退款共X元，...服务费退款共F元...` (as real bills write
+  it; `商家实收共X元` is read too): the same for the 退款 rows (X and F as
+  written, i.e. X is negative).
 A footer line that is missing (a truncated file) gives failed checks with
 stated None for its count and 商家实收 total; the rows are kept. A count or
 total that the line has but cannot be read gives stated None likewise.
@@ -63,7 +64,7 @@ total that the line has but cannot be read gives stated None likewise.
 The footer lines are found by: a `#` line containing 业务明细列表结束 (end of
 the rows), a line starting `#交易合计`, a line starting `#退款合计` (the first of
 each counts); N is the number before `笔`, X the number between `商家实收共` and
-`元`, F the number between `服务费共` and `元`.
+`元`, F the number between `服务费共` and `元` (each also with `退款` before `共`).
 
 Zip: the archive must hold exactly one `.csv` entry (Alipay's `...(汇总).csv` /
 `...（汇总）.csv` summary entry beside it is ignored); its name may be GBK
@@ -86,7 +87,16 @@ from pathlib import Path
 from transforms import zipfiles
 from transforms.errors import InputFileError
 from transforms.sources import sql
-from transforms.sources.base import ControlCheck, FileContext, Format, Normalized, Verdict, no, yes
+from transforms.sources.base import (
+    ControlCheck,
+    FileContext,
+    Format,
+    Normalized,
+    Verdict,
+    name_allows,
+    no,
+    yes,
+)
 from transforms.textio import (
     HEAD_BYTES,
     first_line_encoding,
@@ -142,7 +152,8 @@ def _looks_like_bill(head: bytes) -> str | None:
 def _stated(line: str | None, label: str) -> Decimal | None:
     if line is None:
         return None
-    m = re.search(label + "共" + _NUM + "元", line)
+    # real bills write `商家实收共X元` on #交易合计 and `商家实收退款共-X元` on #退款合计
+    m = re.search(label + "(?:退款)?共" + _NUM + "元", line)
     if not m:
         return None
     try:
@@ -177,8 +188,8 @@ class AlipayBill(Format):
                     # normalize() names the problem if the zip holds more than one csv
                     return yes(f"zipped Alipay 业务明细 bill {name}: {why}")
             return no(f"no csv entry of the zip starts like an Alipay 业务明细 bill ({TITLE})")
-        if path.suffix.lower() != ".csv":
-            return no("file name does not end in .csv, .zip or .csv.zip")
+        if not name_allows(path, (".csv",)):
+            return no("file name does not end in .csv, .zip or .csv.zip (or a generic .txt/.dat)")
         why = _looks_like_bill(head)
         if not why:
             return no(
@@ -339,7 +350,7 @@ class AlipayBill(Format):
                 ControlCheck(f"{label} count", _stated_count(line), count),
                 ControlCheck(f"{label} 商家实收", _stated(line, "商家实收"), received),
             ]
-            if "服务费共" in line:
+            if re.search("服务费(?:退款)?共", line):
                 checks.append(ControlCheck(f"{label} 服务费", _stated(line, "服务费"), fee))
         return checks
 

@@ -79,3 +79,18 @@ class Format:
 
     def normalize(self, ctx: FileContext) -> Normalized:
         raise NotImplementedError
+
+
+# Names that say nothing about the content: a file delivered as `.dat`, `.txt`, without an
+# extension or with a date as extension (`stmt.20261101`) is judged by its content alone.
+GENERIC_SUFFIXES = ("", ".dat", ".txt", ".data", ".tmp", ".out", ".bak", ".download")
+
+
+def generic_name(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    return suffix in GENERIC_SUFFIXES or suffix[1:].isdigit()
+
+
+def name_allows(path: Path, suffixes: tuple[str, ...]) -> bool:
+    """The file name is one of the format's own (`suffixes`) or says nothing (generic_name)."""
+    return path.suffix.lower() in suffixes or generic_name(path)

@@ -32,7 +32,16 @@ from pathlib import Path
 
 from transforms.errors import InputFileError
 from transforms.sources import sql
-from transforms.sources.base import ControlCheck, FileContext, Format, Normalized, Verdict, no, yes
+from transforms.sources.base import (
+    ControlCheck,
+    FileContext,
+    Format,
+    Normalized,
+    Verdict,
+    name_allows,
+    no,
+    yes,
+)
 from transforms.tabular import EXCEL_SUFFIXES, is_excel, iter_rows, normalize_header, stage_rows
 from transforms.textio import HEAD_BYTES, guess_encoding, head_text, read_head
 
@@ -40,7 +49,7 @@ __all__ = ["ChineseBankStatement", "currency_sql", "normalize_header", "running_
 
 # Canonical role -> header names that carry it, in order of preference.
 SYNONYMS: dict[str, list[str]] = {
-    "time": ["交易时间", "交易日期", "记账日期", "入账日期", "记账日", "日期"],
+    "time": ["交易时间", "记账时间", "交易日期", "记账日期", "入账日期", "记账日", "日期"],
     "date": ["交易日期", "记账日期", "记账日", "入账日期", "日期"],
     "value_date": ["记账日期", "记账日", "入账日期", "起息日", "交易日期"],
     "debit": [
@@ -52,6 +61,8 @@ SYNONYMS: dict[str, list[str]] = {
         "记账金额(支出)",
         "交易金额(支出)",
         "支出",
+        "取出金额",
+        "支取金额",
     ],
     "credit": [
         "贷方发生额(收入)",
@@ -62,19 +73,44 @@ SYNONYMS: dict[str, list[str]] = {
         "记账金额(收入)",
         "交易金额(收入)",
         "收入",
+        "存入金额",
     ],
-    "signed": ["交易金额", "发生额"],
-    "balance": ["余额", "联机余额", "账户余额", "当前余额"],
-    "currency": ["币种", "货币", "记账币种", "交易币种"],
-    "counterparty_name": ["对方户名", "对方单位", "对方账户名称", "对方名称"],
-    "counterparty_account": ["对方账号", "对方账户"],
+    # one amount column: signed, or unsigned beside a direction (indicator) column
+    "signed": ["交易金额", "发生额", "金额", "交易金额(元)", "发生额(元)", "金额(元)"],
+    "indicator": [
+        "借贷",
+        "借贷标志",
+        "借贷方向",
+        "借贷标识",
+        "借贷状态",
+        "借/贷",
+        "借贷方",
+        "收支",
+        "收支标志",
+        "收支方向",
+        "资金方向",
+        "交易方向",
+        "Dr/Cr",
+        "D/C",
+    ],
+    "balance": ["余额", "联机余额", "账户余额", "当前余额", "本次余额", "余额(元)"],
+    "currency": ["币种", "货币", "币别", "记账币种", "交易币种"],
+    "counterparty_name": [
+        "对方户名",
+        "对方单位",
+        "对方账户名称",
+        "对方账户名",
+        "对方名称",
+        "对方单位名称",
+    ],
+    "counterparty_account": ["对方账号", "对方账户", "对方卡号/账号", "对方卡号"],
     "counterparty_info": ["对手信息"],  # CMB: name followed by the account number
-    "narrative": ["摘要", "交易摘要"],
+    "narrative": ["摘要", "交易摘要", "交易名称"],
     "purpose": ["用途"],
-    "memo": ["附言", "备注", "客户摘要"],
+    "memo": ["附言", "备注", "客户摘要", "交易附言"],
     "place": ["交易场所", "交易地点"],
     "bank_txn_id": ["账户明细编号-交易流水号", "交易流水号", "流水号"],
-    "voucher_no": ["凭证号", "凭证号码"],
+    "voucher_no": ["凭证号", "凭证号码", "日志号"],
     "account_no": ["账号", "本方账号"],
 }
 # Columns of personal payment-app exports (Alipay, WeChat) that no bank statement has.
@@ -93,6 +129,9 @@ FOOTER_MARKERS = (
     "人民币合计",
     "总计",
     "本页合计",
+    "小计",
+    "本页小计",
+    "共计",
     "说明",
     "注:",
     "注：",
@@ -105,6 +144,8 @@ TIME_FORMATS = [
     "%Y%m%d %H:%M:%S",
     "%Y/%m/%d %H:%M:%S",
     "%Y%m%d%H%M%S",
+    "%Y%m%d %H%M%S",
+    "%Y-%m-%d %H%M%S",
     "%Y-%m-%d %H:%M",
     "%Y年%m月%d日 %H:%M:%S",
     "%Y-%m-%d",
@@ -119,6 +160,11 @@ CURRENCIES = {
     "HKD": ("港币", "港元", "HKD"),
     "EUR": ("欧元", "EUR"),
 }
+# Values of a direction (indicator) column, compared after removing spaces and brackets and
+# upper-casing: BOCOM writes `借 Dr` / `贷 Cr`. Anything else (1/2, 0/1, +/-: banks differ on
+# what they mean) rejects the row naming the value: a direction is never guessed.
+DEBIT_VALUES = ("借", "借方", "借DR", "DR", "D", "DEBIT", "支", "支出")
+CREDIT_VALUES = ("贷", "贷方", "贷CR", "CR", "C", "CREDIT", "收", "收入")
 MAX_PREAMBLE_ROWS = 30
 ACCOUNT_LABELS = ("账号:", "卡号:", "账户:")
 
@@ -148,10 +194,13 @@ def header_problem(cells: list[str]) -> str | None:
         )
     pair = "debit" in roles and "credit" in roles
     if not pair and "signed" not in roles:
-        return "no amount columns (借方/贷方, 支出/收入 or a signed 交易金额)"
-    strong = pair and any(n.startswith(("借方", "贷方")) for n in names)
+        return (
+            "no amount columns (借方/贷方, 支出/收入, 存入/取出, a signed 交易金额/金额/发生额, "
+            "or an amount beside a 借贷 direction column)"
+        )
+    strong = (pair and any(n.startswith(("借方", "贷方")) for n in names)) or "indicator" in roles
     if "balance" not in roles and not strong:
-        return "no balance column (余额) beside 支出/收入 or 交易金额"
+        return "no balance column (余额/本次余额/账户余额) beside 支出/收入 or 交易金额"
     return None
 
 
@@ -227,9 +276,10 @@ class ChineseBankStatement(Format):
     description = "Chinese bank statement export, CSV or XLSX/XLS (借方/贷方 or signed amount)"
 
     def identify(self, path: Path, head: bytes) -> Verdict:
-        suffix = path.suffix.lower()
-        if suffix not in (".csv", ".txt") + EXCEL_SUFFIXES:
-            return no("file name does not end in .csv, .txt, .xlsx or .xls")
+        if not name_allows(path, (".csv", ".txt") + EXCEL_SUFFIXES):
+            return no("file name does not end in .csv, .txt, .xlsx or .xls (or a generic .dat)")
+        if not is_excel(path) and head[:4] == b"PK\x03\x04":
+            return no("a zip archive that is not an .xlsx workbook")
         if is_excel(path):
             rows = []
             try:
@@ -298,7 +348,7 @@ class ChineseBankStatement(Format):
         if "date" in roles and roles["date"] != roles["time"]:
             # a time-of-day column beside a date column: 20250101 + 18:53:19
             time_text = (
-                f"CASE WHEN regexp_full_match({get('time')}, '[0-9]{{1,2}}:[0-9]{{2}}(:[0-9]{{2}})?') "
+                f"CASE WHEN regexp_full_match({get('time')}, '[0-9]{{1,2}}:[0-9]{{2}}(:[0-9]{{2}})?|[0-9]{{6}}') "
                 f"THEN {get('date')} || ' ' || {get('time')} ELSE {get('time')} END"
             )
         when = sql.local_time(time_text, TIME_FORMATS)
@@ -309,6 +359,23 @@ class ChineseBankStatement(Format):
         ]
         if "value_date" in roles and roles["value_date"] != roles["time"]:
             checks.append((label("value_date"), get("value_date"), value_parsed))
+        if "indicator" in roles:
+            # `借 Dr` -> -1, `贷 Cr` -> 1, anything else NULL (the row is rejected below)
+            ind = get("indicator")
+            ind_norm = f"upper(regexp_replace({ind}, '[\\s\u3000()（）]', '', 'g'))"
+            ind_dir = (
+                f"CASE WHEN {ind_norm} IN ({_in_list(DEBIT_VALUES)}) THEN -1 "
+                f"WHEN {ind_norm} IN ({_in_list(CREDIT_VALUES)}) THEN 1 END"
+            )
+            ind_label = label("indicator")
+            ind_reason = (
+                f"CASE WHEN {ind} IS NULL THEN '{ind_label}: required (the direction of the "
+                "amount), found empty' "
+                f"WHEN {ind_dir} IS NULL THEN '{ind_label}: expected 借/贷 (借方/贷方, Dr/Cr, D/C, "
+                f"收/支, 收入/支出), found ' || chr(39) || {ind} || chr(39) END"
+            )
+        else:
+            ind_dir, ind_reason = "NULL", "NULL"
         if "debit" in roles and "credit" in roles:
             debit, credit = sql.money(amount_text("debit")), sql.money(amount_text("credit"))
             signed = f"(coalesce({credit}, 0) - coalesce({debit}, 0))"
@@ -320,7 +387,26 @@ class ChineseBankStatement(Format):
                 f"CASE WHEN {debit} <> 0 AND {credit} <> 0 THEN '{label('debit')}/{label('credit')}: "
                 f"expected one of them, found both ' || {debit} || ' and ' || {credit} END"
             )
+            if "indicator" in roles:
+                both = sql.first_reason(
+                    both,
+                    f"CASE WHEN {ind_dir} = -1 AND coalesce({credit}, 0) <> 0 OR {ind_dir} = 1 "
+                    f"AND coalesce({debit}, 0) <> 0 THEN '{ind_label}: ' || {ind} || ' contradicts "
+                    f"the amount column it is in ({label('debit')} ' || coalesce({debit}, 0) || "
+                    f"', {label('credit')} ' || coalesce({credit}, 0) || ')' END",
+                )
             none_found = f"expected a {label('debit')} or {label('credit')} amount, found none"
+        elif "indicator" in roles:
+            # an amount beside a direction column (BOCOM 借贷 `借 Dr`/`贷 Cr`): the column decides
+            value = sql.money(amount_text("signed"))
+            signed = f"CASE WHEN {ind_dir} = -1 THEN -abs({value}) WHEN {ind_dir} = 1 THEN abs({value}) END"
+            checks.append((label("signed"), amount_text("signed"), value))
+            both = (
+                f"CASE WHEN {value} < 0 AND {ind_dir} = 1 THEN '{label('signed')}: ' || {value} || "
+                f"' is negative but {ind_label} says ' || {ind} || ' (money in): the directions "
+                "contradict each other' END"
+            )
+            none_found = f"expected a {label('signed')} amount, found none"
         else:
             signed = sql.money(amount_text("signed"))
             checks.append((label("signed"), amount_text("signed"), signed))
@@ -362,7 +448,7 @@ class ChineseBankStatement(Format):
                     {cp_name} AS counterparty_name,
                     {cp_account} AS counterparty_account,
                     {narrative} AS narrative,
-                    {sql.first_reason(sql.required([(label("time"), time_text)]), sql.field_checks(checks), both)} AS field_reason
+                    {sql.first_reason(sql.required([(label("time"), time_text)]), sql.field_checks(checks), ind_reason, both)} AS field_reason
                 FROM {staged}
             )
             , hashed AS (
@@ -387,6 +473,8 @@ class ChineseBankStatement(Format):
             """
         )
         rows_in = ctx.con.execute(f"SELECT count(*) FROM {typed}").fetchall()[0][0]
+        if "indicator" not in roles and not ("debit" in roles and "credit" in roles):
+            _refuse_unsigned(ctx, typed, label("signed"), label("balance"))
         return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, roles, footers))
 
     def _checks(self, ctx, typed, roles, footers) -> list[ControlCheck]:
@@ -425,27 +513,90 @@ class ChineseBankStatement(Format):
         return checks
 
 
-def running_balance_check(con, typed: str) -> ControlCheck:
-    """Rows whose balance is not the previous balance plus their signed amount, in file order.
+def _in_list(values) -> str:
+    return ", ".join(sql.sql_literal(v) for v in values)
 
-    The file may list oldest-first or newest-first: the order with fewer breaks is
-    taken. Needs `_signed` (credit positive) and `balance` in `typed`; rejected rows
-    and rows without a balance are left out.
+
+def _refuse_unsigned(ctx: FileContext, typed: str, amount: str, balance: str) -> None:
+    """One amount column and no direction column: the amounts must show they are signed.
+
+    They do when some amount is negative, or when the running balance agrees with
+    every amount read as money in. Otherwise the file is refused: an unsigned
+    amount without a direction column (e.g. a BOCOM export whose 借贷 column was
+    deleted) would read every debit as a credit.
     """
-    breaks = con.execute(
-        f"""
-        WITH ok AS (SELECT line_no, _signed, balance FROM {typed}
-                    WHERE reject_reason IS NULL AND balance IS NOT NULL),
-        asc_breaks AS (
-            SELECT count(*) FILTER (WHERE prev IS NOT NULL AND prev + _signed <> balance) n FROM
-            (SELECT *, lag(balance) OVER (ORDER BY line_no) prev FROM ok)),
-        desc_breaks AS (
-            SELECT count(*) FILTER (WHERE prev IS NOT NULL AND prev + _signed <> balance) n FROM
-            (SELECT *, lag(balance) OVER (ORDER BY line_no DESC) prev FROM ok))
-        SELECT least((SELECT n FROM asc_breaks), (SELECT n FROM desc_breaks))
-        """
-    ).fetchall()[0][0]
-    return ControlCheck("running balance breaks", 0, breaks)
+    negatives, balanced = ctx.con.execute(
+        f"""SELECT count(*) FILTER (WHERE _signed < 0), count(*) FILTER (WHERE balance IS NOT NULL)
+            FROM {typed} WHERE reject_reason IS NULL"""
+    ).fetchall()[0]
+    if (
+        negatives
+        or not ctx.con.execute(
+            f"SELECT count(*) FROM {typed} WHERE reject_reason IS NULL"
+        ).fetchall()[0][0]
+    ):
+        return
+    expected = (
+        "expected signed amounts (money out negative) or a direction column "
+        "(借贷/借贷标志: 借/贷, Dr/Cr); the file is refused rather than every row read as money in"
+    )
+    if balanced < 2:
+        raise InputFileError(
+            ctx.path,
+            None,
+            f"{amount} has no negative amount, no direction column and too few {balance} "
+            f"values to show the amounts are all money in; {expected}",
+        )
+    first = first_balance_break(ctx.con, typed)
+    if first is not None:
+        line, prev, amt, bal = first
+        raise InputFileError(
+            ctx.path,
+            line,
+            f"{amount} has no negative amount and there is no direction column, but {balance} "
+            f"does not follow: previous {prev} + {amt} is not {bal} (it is if the amount is money "
+            f"out); {expected}",
+        )
+
+
+def balance_breaks(con, typed: str) -> tuple[int, tuple | None]:
+    """Running-balance breaks, in the file order (ascending or descending) with fewer of them:
+    (count, (line, previous balance, signed amount, balance) of the first break or None).
+
+    Needs `_signed` (credit positive) and `balance` in `typed`; rejected rows and rows
+    without a balance are left out.
+    """
+    best = None
+    for order in ("ASC", "DESC"):
+        n, line, prev, amount, balance = con.execute(
+            f"""
+            WITH s AS (
+                SELECT line_no, lag(balance) OVER (ORDER BY line_no {order}) AS prev, _signed, balance
+                FROM {typed} WHERE reject_reason IS NULL AND balance IS NOT NULL
+            ), b AS (SELECT * FROM s WHERE prev IS NOT NULL AND prev + _signed <> balance)
+            SELECT count(*), min(line_no), arg_min(prev, line_no), arg_min(_signed, line_no),
+                   arg_min(balance, line_no)
+            FROM b
+            """
+        ).fetchall()[0]
+        if best is None or n < best[0]:
+            best = (n, (line, prev, amount, balance) if n else None)
+    return best
+
+
+def first_balance_break(con, typed: str) -> tuple | None:
+    return balance_breaks(con, typed)[1]
+
+
+def running_balance_check(con, typed: str) -> ControlCheck:
+    """Rows whose balance is not the previous balance plus their signed amount, in file order
+    (ascending or descending, the one with fewer breaks); the name gives the first break."""
+    n, first = balance_breaks(con, typed)
+    name = "running balance breaks"
+    if first:
+        line, prev, amount, balance = first
+        name += f" (first at line {line}: {prev} + {amount} is not {balance})"
+    return ControlCheck(name, 0, n)
 
 
 def currency_sql(raw: str) -> str:

@@ -11,9 +11,12 @@ reads the same. One row per `Ntry`:
   itself ("if CdtDbtInd is CRDT and RvslInd is true, the original operation was
   a debit"), so a reversed incoming payment is a DBIT entry with RvslInd true,
   and OPBD + entries = CLBD holds only with CdtDbtInd taken as written;
-- value_date: `ValDt` (Dt or DtTm), else `BookgDt`; txn_time: `BookgDt/DtTm`
-  (an offset is honoured, a time without offset is local wall clock), else
-  local midnight of the value date;
+- value_date: `ValDt` (Dt or DtTm), else `BookgDt`; an entry with neither (some
+  banks put the dates on the statement only) takes the statement's date: the
+  date of its `CLBD` balance, else of `FrToDt/ToDtTm`, else of `CreDtTm` (an
+  entry whose statement states none of them is rejected); txn_time:
+  `BookgDt/DtTm` (an offset is honoured, a time without offset is local wall
+  clock), else local midnight of the value date;
 - bank_txn_id: `AcctSvcrRef`, else `NtryDtls/TxDtls/Refs/AcctSvcrRef`, else
   `.../Refs/EndToEndId` (NOTPROVIDED counts as absent), else a stable hash;
 - counterparty: the other party of the money movement, from `TxDtls/RltdPties`:
@@ -28,7 +31,15 @@ blind to `<Ntry` text inside comments or CDATA.
 
 Per statement: OPBD (or PRCD) + entries read is checked against CLBD; when
 `TxsSummry` states them, the number of entries and the credit/debit counts and
-sums are checked against the entries read.
+sums are checked against the entries read. A statement without a CLBD balance
+does not state its closing balance: there is no closing-balance check for it (a
+CLBD that is present but unreadable is a failed check, stated None).
+
+Files: `.xml`, `.053`, `.camt`, or a name that says nothing (`.dat`, `.txt`, no
+extension: judged by the namespace in the first bytes); a `.zip` (or a zip
+without the extension) holding one or more camt.053 `.xml` files, each read in
+archive order, their lines numbered as if the entries were one file (a reject's
+reason names the entry and its own line).
 """
 
 from __future__ import annotations
@@ -44,9 +55,19 @@ from zoneinfo import ZoneInfo
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from transforms import zipfiles
 from transforms.errors import InputFileError
 from transforms.sources.bankrecords import BANK_RECORD_COLUMNS, local_midnight_utc, money, stable_id
-from transforms.sources.base import ControlCheck, FileContext, Format, Normalized, Verdict, no, yes
+from transforms.sources.base import (
+    ControlCheck,
+    FileContext,
+    Format,
+    Normalized,
+    Verdict,
+    name_allows,
+    no,
+    yes,
+)
 from transforms.tabular import stage_records
 
 NAMESPACE = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.(\d{3})\.001\.(\d{2})")
@@ -129,51 +150,115 @@ def entry_lines(raw: bytes) -> list[int]:
     return lines
 
 
+def statement_date(stmt: Element) -> dt.date | None:
+    """The date a statement is for: its CLBD balance date, else FrToDt/ToDtTm, else CreDtTm."""
+    for bal in find_all(stmt, "Bal"):
+        if text(bal, "Tp/CdOrPrtry/Cd") == "CLBD":
+            day, _ = date_of(find(bal, "Dt"))
+            if day:
+                return day
+    for path in ("FrToDt/ToDtTm", "CreDtTm"):
+        value = text(stmt, path)
+        try:
+            if value:
+                return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            continue
+    return None
+
+
+def _namespace_verdict(head: bytes) -> Verdict:
+    found = NAMESPACE.search(head)
+    if not found:
+        return no("no ISO 20022 camt namespace in the first bytes")
+    if found.group(1) != b"053":
+        return no(f"camt.{found.group(1).decode()} is not a statement (camt.053)")
+    return yes(f"camt.053.001.{found.group(2).decode()} namespace")
+
+
+def _readable_zip(path: Path) -> bool:
+    try:
+        zipfiles.read_entries(path, ".none")
+        return True
+    except InputFileError:
+        return False
+
+
 class Camt053(Format):
     name = "camt053"
     table = "bank_lines"
     description = "ISO 20022 camt.053 statement (XML, .001.02-.001.08)"
 
     def identify(self, path: Path, head: bytes) -> Verdict:
-        if path.suffix.lower() not in (".xml", ".053", ".camt"):
-            return no("file name does not end in .xml, .053 or .camt")
-        found = NAMESPACE.search(head)
-        if not found:
-            return no("no ISO 20022 camt namespace in the first bytes")
-        if found.group(1) != b"053":
-            return no(f"camt.{found.group(1).decode()} is not a statement (camt.053)")
-        return yes(f"camt.053.001.{found.group(2).decode()} namespace")
+        if zipfiles.is_zip(path, head):
+            entries = zipfiles.read_entries(path, ".xml", 4096) if _readable_zip(path) else []
+            if not entries:
+                return no("zip without a .xml entry")
+            verdicts = [(name, _namespace_verdict(h)) for name, h in entries]
+            bad = [f"{name}: {v.reason}" for name, v in verdicts if not v]
+            if bad:
+                return no("zip entries that are not camt.053 statements: " + "; ".join(bad[:3]))
+            return yes(f"zip of {len(entries)} camt.053 statement(s): {verdicts[0][1].reason}")
+        if not name_allows(path, (".xml", ".053", ".camt")):
+            return no("file name does not end in .xml, .053, .camt, .zip (or a generic .txt/.dat)")
+        return _namespace_verdict(head)
 
     def normalize(self, ctx: FileContext) -> Normalized:
-        raw = ctx.path.read_bytes()
+        if zipfiles.is_zip(ctx.path):
+            documents = zipfiles.read_entries(ctx.path, ".xml")
+            if not documents:
+                raise InputFileError(
+                    ctx.path, None, "expected a zip of camt.053 .xml files; none found"
+                )
+        else:
+            documents = [(None, ctx.path.read_bytes())]
+        records, checks, offset, number = [], [], 0, 0
+        for entry, raw in documents:
+            recs, chks, number = self._document(ctx, entry, raw, offset, number)
+            records += recs
+            checks += chks
+            offset += raw.count(b"\n") + 1
+        typed = stage_records(ctx.con, ctx.t("typed"), records, BANK_RECORD_COLUMNS)
+        return Normalized(self.table, typed, len(records), checks)
+
+    def _document(self, ctx, entry: str | None, raw: bytes, offset: int, number: int):
+        where = ctx.path if entry is None else f"{ctx.path} (entry {entry})"
         try:
             root = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
         except DefusedXmlException as exc:
             raise InputFileError(
-                ctx.path, None, f"refused: XML with a DTD or entities ({exc})"
+                where, None, f"refused: XML with a DTD or entities ({exc})"
             ) from None
         except ParseError as exc:
             line = exc.position[0] if exc.position else None
-            raise InputFileError(ctx.path, line, f"not well-formed XML ({exc})") from None
+            raise InputFileError(where, line, f"not well-formed XML ({exc})") from None
         # Safe to re-read with expat: defusedxml has just refused any DTD or entity.
         ntry = [e for e in root.iter() if local(e.tag) == "Ntry"]
         line_of = dict(zip(map(id, ntry), entry_lines(raw), strict=False))
         statements = [s for s in root.iter() if local(s.tag) == "Stmt"]
         if not statements:
-            raise InputFileError(ctx.path, None, "expected BkToCstmrStmt/Stmt elements; none found")
+            raise InputFileError(where, None, "expected BkToCstmrStmt/Stmt elements; none found")
         records, checks = [], []
-        for number, stmt in enumerate(statements, start=1):
+        for stmt in statements:
+            number += 1
             account = first_text(stmt, "Acct/Id/IBAN", "Acct/Id/Othr/Id") or ctx.source.account_no
-            entries = [
-                self._entry(ctx, entry, account, number, k, line_of.get(id(entry)))
-                for k, entry in enumerate(find_all(stmt, "Ntry"))
-            ]
+            fallback = statement_date(stmt)
+            entries = []
+            for k, e in enumerate(find_all(stmt, "Ntry")):
+                line = line_of.get(id(e))
+                rec = self._entry(ctx, e, account, number, k, line, fallback)
+                if line is not None:
+                    rec["line_no"] = line + offset
+                if entry is not None and rec.get("reject_reason"):
+                    rec["reject_reason"] = f"entry {entry} line {line}: {rec['reject_reason']}"
+                entries.append(rec)
             records += entries
             checks += self._checks(stmt, number, [r for r in entries if not r.get("reject_reason")])
-        typed = stage_records(ctx.con, ctx.t("typed"), records, BANK_RECORD_COLUMNS)
-        return Normalized(self.table, typed, len(records), checks)
+        return records, checks, number
 
-    def _entry(self, ctx, entry: Element, account, number: int, k: int, line_no) -> dict:
+    def _entry(
+        self, ctx, entry: Element, account, number: int, k: int, line_no, fallback=None
+    ) -> dict:
         raw = tostring(entry, encoding="unicode")
         raw = re.sub(r"\s*xmlns(:\w+)?=\"[^\"]*\"", "", raw)
         raw = re.sub(r"(</?)ns[0-9]+:", r"\1", raw)[:2000]
@@ -194,11 +279,14 @@ class Camt053(Format):
             problems.append(f"ValDt: expected an ISO date YYYY-MM-DD, found {value_text!r}")
         if booked_text and booked is None:
             problems.append(f"BookgDt: expected an ISO date YYYY-MM-DD, found {booked_text!r}")
-        if not value_text and not booked_text:
-            problems.append("ValDt/BookgDt: required, found neither")
+        if not value_text and not booked_text and fallback is None:
+            problems.append(
+                "ValDt/BookgDt: required, found neither (and the statement states no date: "
+                "no CLBD balance date, FrToDt or CreDtTm)"
+            )
         if problems:
             return {"line_no": line_no, "raw": raw, "reject_reason": "; ".join(problems)}
-        value_date = value_date or booked
+        value_date = value_date or booked or fallback
         credit = indicator == "CRDT"
         reversal = (text(entry, "RvslInd") or "").lower() in ("true", "1")
         tx = find(entry, "NtryDtls/TxDtls")
@@ -250,7 +338,8 @@ class Camt053(Format):
         if stated is None and computed is None:  # None == None would read as agreement
             label += " (no readable OPBD and CLBD; computed = net of entries)"
             computed = total
-        checks = [ControlCheck(label, stated, computed)]
+        # no CLBD at all: the statement does not state a closing balance, nothing to check
+        checks = [ControlCheck(label, stated, computed)] if "CLBD" in balances else []
         summary = find(stmt, "TxsSummry")
         for label, path, count, amounts in (
             ("entries", "TtlNtries", len(rows), None),

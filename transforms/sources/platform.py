@@ -16,7 +16,7 @@ from pathlib import Path
 from transforms.errors import InputFileError
 from transforms.sources import sql
 from transforms.sources.base import FileContext, Format, Normalized, Verdict, no, yes
-from transforms.textio import first_line, is_blank, iter_lines, joined_fields, stage_delimited
+from transforms.textio import first_line, iter_lines, joined_fields, stage_delimited
 
 HEADER = (
     "order_no,order_type,orig_order_no,loan_no,installment_no,borrower_id,lender_code,channel,"
@@ -83,11 +83,12 @@ class PlatformExport(Format):
             ctx.con,
             ctx.workdir,
             ctx.t("lines"),
-            ((n, t) for n, t in lines if not is_blank(t)),
+            lines,
             cols,
             delim=",",
             quote='"',
             materialize=False,
+            skip_blank=True,
         )
         src = {name: f"c{names.index(name)}" for name in HEADER}
         text = ", ".join(f"NULLIF(trim({src[c]}), '') AS {c}" for c in TEXT_COLUMNS + MONEY_COLUMNS)

@@ -28,7 +28,16 @@ from pathlib import Path
 
 from transforms.errors import InputFileError
 from transforms.sources import sql
-from transforms.sources.base import ControlCheck, FileContext, Format, Normalized, Verdict, no, yes
+from transforms.sources.base import (
+    ControlCheck,
+    FileContext,
+    Format,
+    Normalized,
+    Verdict,
+    name_allows,
+    no,
+    yes,
+)
 from transforms.textio import first_line, is_blank, iter_lines, joined_fields, stage_delimited
 
 AMOUNT_COLUMNS = ("应结订单金额", "总金额")  # current, legacy
@@ -40,8 +49,20 @@ FEE_PLACES = Decimal("0.00001")
 CENT = Decimal("0.01")
 
 
-def _fields(line: str) -> list[str]:
-    return [f.strip().lstrip("`").strip() for f in line.split(",")]
+def _delimiter(line: str) -> str:
+    """`,` as WeChat writes the bill; TAB for the tab-separated copy some downloads give."""
+    return "\t" if line.count("\t") > line.count(",") else ","
+
+
+def _fields(line: str, delim: str | None = None) -> list[str]:
+    return [f.strip().lstrip("`").strip() for f in line.split(delim or _delimiter(line))]
+
+
+# What Excel leaves of a 28-digit id it took for a number: `4.20000123E+27`, or 15
+# significant digits and zeros (`4200001234567890000000000000`): the real id is lost.
+EXCEL_NUMBER = "[0-9](\\.[0-9]+)?[eE][+]?[0-9]+"
+EXCEL_ZEROS = "[1-9][0-9]{0,14}0{10,}"
+ID_COLUMNS = ("微信订单号", "商户订单号", "微信退款单号", "商户退款单号")
 
 
 def _missing(header: list[str]) -> list[str]:
@@ -78,8 +99,8 @@ class WeChatPayBill(Format):
     description = "WeChat Pay merchant trade bill (交易时间,公众账号ID,商户号,...)"
 
     def identify(self, path: Path, head: bytes) -> Verdict:
-        if path.suffix.lower() not in (".csv", ".txt"):
-            return no("file name does not end in .csv or .txt")
+        if not name_allows(path, (".csv", ".txt")):
+            return no("file name does not end in .csv or .txt (or a generic .dat)")
         header = _fields(first_line(head)) if head else []
         if header[:1] != ["交易时间"] or not {"微信订单号", "商户订单号"} <= set(header):
             return no(
@@ -91,7 +112,8 @@ class WeChatPayBill(Format):
     def normalize(self, ctx: FileContext) -> Normalized:
         lines = iter_lines(ctx.path, "utf-8-sig")
         _, first = next(lines, (0, ""))
-        header = _fields(first)
+        base = _delimiter(first)
+        header = _fields(first, base)
         missing = _missing(header)
         doubled = sorted({h for h in header if h and header.count(h) > 1})
         if missing or doubled:
@@ -106,7 +128,7 @@ class WeChatPayBill(Format):
         data = self._data_lines(lines, summary)
         # Peek at the first data line: backtick-prefixed fields are split on ",`".
         first_data = next(data, None)
-        delim = ",`" if first_data is not None and first_data[1].startswith("`") else ","
+        delim = base + "`" if first_data is not None and first_data[1].startswith("`") else base
 
         def all_data() -> Iterator[tuple[int, str]]:
             if first_data is not None:
@@ -186,7 +208,7 @@ class WeChatPayBill(Format):
         # backtick bill, a line of one field.
         is_header = (
             f"((ltrim({f('交易时间')}, '\ufeff') = '交易时间' AND {f('微信订单号')} = '微信订单号') "
-            "OR starts_with(ltrim(raw, '\ufeff'), '交易时间,'))"
+            "OR regexp_matches(ltrim(raw, '\ufeff'), '^交易时间[,\t]'))"
         )
         txn_time = "CASE WHEN _refund THEN coalesce(_refund_time, _trade_time) ELSE _trade_time END"
         refund_ok = f"coalesce(upper({f('退款状态')}), 'SUCCESS') = 'SUCCESS'"
@@ -219,7 +241,35 @@ class WeChatPayBill(Format):
             """
         )
         rows_in = sql.count_accounted(ctx.con, ctx.path, typed, staged)
+        self._refuse_excel_ids(ctx, typed)
         return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, summary))
+
+    @staticmethod
+    def _refuse_excel_ids(ctx: FileContext, typed: str) -> None:
+        """A bill saved by Excel has ids turned into numbers (digits lost): refuse the file."""
+        found = ctx.con.execute(
+            f"""SELECT line_no, name, value FROM (
+                    SELECT line_no, CASE WHEN _refund THEN '微信退款单号' ELSE '微信订单号' END AS name,
+                           channel_txn_id AS value, true AS wx FROM {typed}
+                    UNION ALL
+                    SELECT line_no, CASE WHEN _refund THEN '商户退款单号' ELSE '商户订单号' END,
+                           merchant_order_no, false FROM {typed}
+                    UNION ALL SELECT line_no, '微信订单号', orig_channel_txn_id, true FROM {typed}
+                    UNION ALL SELECT line_no, '商户订单号', orig_merchant_order_no, false FROM {typed})
+                WHERE regexp_full_match(value, '{EXCEL_NUMBER}')
+                   OR (wx AND regexp_full_match(value, '{EXCEL_ZEROS}'))
+                ORDER BY line_no LIMIT 1"""
+        ).fetchall()
+        if found:
+            line, name, value = found[0]
+            raise InputFileError(
+                ctx.path,
+                line,
+                f"{name} is {value!r}: this bill has been opened and saved in Excel, which "
+                "turned the ids into numbers and kept only 15 digits, so the real ids are lost; "
+                "expected the bill as downloaded from WeChat Pay (ids as text, each field "
+                "starting with a backtick): download it again",
+            )
 
     @staticmethod
     def _data_lines(lines: Iterator[tuple[int, str]], summary: dict) -> Iterator[tuple[int, str]]:
