@@ -2,8 +2,9 @@
 
 This module only renders what the pipeline already decided: it reads the day's Parquet outputs
 with DuckDB and streams them into an XlsxWriter workbook in constant-memory mode. Every text
-cell is written with `write_string`, so text from input files can never become a formula or
-link; borrower data is masked; money stays `Decimal` until the moment a cell is written.
+cell is an inline string (what `write_string` writes), so text from input files can never become
+a formula or link; borrower data is masked; money stays `Decimal` until the moment a cell is
+written. Data sheets are rendered a batch of rows at a time (see `_XmlRows`), not cell by cell.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 from xlsxwriter import Workbook
+from xlsxwriter.utility import xl_col_to_name
 
 from reports import labels
 from transforms.lake import CANONICAL, LINEAGE
@@ -101,65 +105,75 @@ def mask_text(text: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Col:
+    """One sheet column: the value of source column `field`, passed through `fn` if given.
+
+    With `field=None`, `fn` gets the whole row as a dict (for cells built from several fields).
+    Cells are computed a column at a time over a batch of rows, not per cell.
+    """
+
     header: str
     kind: str  # text | money | date | int
     width: float
-    get: Callable[[dict[str, Any]], Any]
+    field: str | None = None
+    fn: Callable[[Any], Any] | None = None
 
-
-def _f(name: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda row: row[name]
+    def values(self, batch: _Batch) -> list[Any]:
+        if self.field is None:
+            assert self.fn is not None, self.header
+            return list(map(self.fn, batch.rows()))
+        values = batch.column(self.field)
+        return values if self.fn is None else list(map(self.fn, values))
 
 
 def _exception_cols(with_type: bool) -> list[Col]:
     cols = [
-        Col("ref", "text", 28, _f("ref")),
-        Col("类型", "text", 22, lambda r: labels.label(r["exception_type"])),
-        Col("biz_date", "date", 11, _f("biz_date")),
-        Col("first_seen", "date", 11, _f("first_seen")),
-        Col("age_days", "int", 9, _f("age_days")),
-        Col("channel", "text", 12, _f("channel")),
-        Col("order_no", "text", 24, _f("order_no")),
-        Col("channel_txn_id", "text", 30, _f("channel_txn_id")),
-        Col("bank_txn_id", "text", 24, _f("bank_txn_id")),
-        Col("expected", "money", 14, _f("expected_amount")),
-        Col("actual", "money", 14, _f("actual_amount")),
-        Col("diff", "money", 14, _f("diff_amount")),
-        Col("borrower", "text", 12, lambda r: mask_borrower(r["borrower_id"])),
-        Col("card", "text", 14, lambda r: mask_card(r["card_no"])),
-        Col("detail", "text", 40, _f("detail")),
-        Col("file", "text", 30, _f("file_name")),
-        Col("line", "int", 7, _f("line_no")),
-        Col("exception_id", "text", 20, _f("exception_id")),
-        Col("suggested action", "text", 32, lambda r: labels.action(r["exception_type"])),
+        Col("ref", "text", 28, "ref"),
+        Col("类型", "text", 22, "exception_type", labels.label),
+        Col("biz_date", "date", 11, "biz_date"),
+        Col("first_seen", "date", 11, "first_seen"),
+        Col("age_days", "int", 9, "age_days"),
+        Col("channel", "text", 12, "channel"),
+        Col("order_no", "text", 24, "order_no"),
+        Col("channel_txn_id", "text", 30, "channel_txn_id"),
+        Col("bank_txn_id", "text", 24, "bank_txn_id"),
+        Col("expected", "money", 14, "expected_amount"),
+        Col("actual", "money", 14, "actual_amount"),
+        Col("diff", "money", 14, "diff_amount"),
+        Col("borrower", "text", 12, "borrower_id", mask_borrower),
+        Col("card", "text", 14, "card_no", mask_card),
+        Col("detail", "text", 40, "detail"),
+        Col("file", "text", 30, "file_name"),
+        Col("line", "int", 7, "line_no"),
+        Col("exception_id", "text", 20, "exception_id"),
+        Col("suggested action", "text", 32, "exception_type", labels.action),
     ]
-    return [Col("type", "text", 22, _f("exception_type")), *cols] if with_type else cols
+    return [Col("type", "text", 22, "exception_type"), *cols] if with_type else cols
 
 
 SETTLEMENT_COLS = [
-    Col("channel", "text", 12, _f("channel")),
-    Col("settle_date", "date", 11, _f("settle_date")),
-    Col("trade_date", "date", 11, _f("trade_date")),
-    Col("txn_count", "int", 10, _f("txn_count")),
-    Col("pay_amount", "money", 15, _f("pay_amount")),
-    Col("refund_amount", "money", 15, _f("refund_amount")),
-    Col("fee_amount", "money", 13, _f("fee_amount")),
-    Col("expected_net", "money", 15, _f("expected_net")),
-    Col("bank_txn_id", "text", 24, _f("bank_txn_id")),
-    Col("bank_value_date", "date", 14, _f("bank_value_date")),
-    Col("bank_amount", "money", 15, _f("bank_amount")),
-    Col("diff_amount", "money", 14, _f("diff_amount")),
-    Col("status", "text", 10, _f("status")),
-    Col("状态", "text", 10, lambda r: labels.settlement_status(r["status"])),
+    Col("channel", "text", 12, "channel"),
+    Col("settle_date", "date", 11, "settle_date"),
+    Col("trade_date", "date", 11, "trade_date"),
+    Col("txn_count", "int", 10, "txn_count"),
+    Col("pay_amount", "money", 15, "pay_amount"),
+    Col("refund_amount", "money", 15, "refund_amount"),
+    Col("fee_amount", "money", 13, "fee_amount"),
+    Col("expected_net", "money", 15, "expected_net"),
+    Col("bank_txn_id", "text", 24, "bank_txn_id"),
+    Col("bank_value_date", "date", 14, "bank_value_date"),
+    Col("bank_amount", "money", 15, "bank_amount"),
+    Col("diff_amount", "money", 14, "diff_amount"),
+    Col("status", "text", 10, "status"),
+    Col("状态", "text", 10, "status", labels.settlement_status),
 ]
 
 REJECT_COLS = [
-    Col("source", "text", 14, _f("source")),
-    Col("file", "text", 30, _f("file_name")),
-    Col("line", "int", 7, _f("line_no")),
-    Col("reason", "text", 40, _f("reason")),
-    Col("raw", "text", 60, lambda r: mask_text(r["raw"])),
-    Col("file_sha256", "text", 20, _f("file_sha256")),
+    Col("source", "text", 14, "source"),
+    Col("file", "text", 30, "file_name"),
+    Col("line", "int", 7, "line_no"),
+    Col("reason", "text", 40, "reason"),
+    Col("raw", "text", 60, "raw", mask_text),
+    Col("file_sha256", "text", 20, "file_sha256"),
 ]
 
 
@@ -188,25 +202,29 @@ def checks_text(row: dict[str, Any]) -> str:
 
 
 INPUT_COLS = [
-    Col("source", "text", 14, _f("source")),
-    Col("file", "text", 30, _f("file_name")),
-    Col("format", "text", 14, _f("format")),
-    Col("status", "text", 9, _f("status")),
-    Col("rows in", "int", 9, _f("rows_in")),
-    Col("rows ok", "int", 9, _f("rows_ok")),
-    Col("rows rejected", "int", 9, _f("rows_rejected")),
-    Col("control totals", "text", 16, control_text),
-    Col("stated vs computed", "text", 60, checks_text),
-    Col("error", "text", 40, _f("error")),
+    Col("source", "text", 14, "source"),
+    Col("file", "text", 30, "file_name"),
+    Col("format", "text", 14, "format"),
+    Col("status", "text", 9, "status"),
+    Col("rows in", "int", 9, "rows_in"),
+    Col("rows ok", "int", 9, "rows_ok"),
+    Col("rows rejected", "int", 9, "rows_rejected"),
+    Col("control totals", "text", 16, None, control_text),
+    Col("stated vs computed", "text", 60, None, checks_text),
+    Col("error", "text", 40, "error"),
 ]
 INPUT_SHEET_COLS = [
     *INPUT_COLS,
-    Col("amount_total", "money", 16, _f("amount_total")),
-    Col("file_sha256", "text", 20, _f("file_sha256")),
+    Col("amount_total", "money", 16, "amount_total"),
+    Col("file_sha256", "text", 20, "file_sha256"),
 ]
 
 
 # ---------------------------------------------------------------------------- reading
+
+BATCH_ROWS = 20_000  # rows fetched from DuckDB (as Arrow) and rendered at a time
+# Excel's day 0 is 1899-12-31 and it counts a 1900-02-29 that never was (serials > 59 are +1).
+_EXCEL_EPOCH_TO_1970 = (dt.date(1970, 1, 1) - dt.date(1899, 12, 31)).days
 
 
 def _parquet_files(path: Path | None) -> list[str]:
@@ -247,12 +265,41 @@ def _create_view(
     con.execute(f"CREATE VIEW {name} AS SELECT {select} FROM {source} AS src {where}")
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> Iterator[dict[str, Any]]:
-    cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    while batch := cur.fetchmany(10_000):
-        for record in batch:
-            yield dict(zip(names, record, strict=True))
+class _Batch:
+    """Some rows of a query as Arrow; each column becomes Python values once, when first asked.
+
+    Arrow gives DECIMAL as `Decimal` and DATE as `datetime.date`: money stays exact until a cell.
+    """
+
+    def __init__(self, batch: pa.RecordBatch):
+        self.arrow = batch
+        self.size = batch.num_rows
+        self._columns: dict[str, list[Any]] = {}
+
+    def column(self, name: str) -> list[Any]:
+        if name not in self._columns:
+            self._columns[name] = self.arrow.column(name).to_pylist()
+        return self._columns[name]
+
+    def excel_dates(self, name: str) -> list[int | None]:
+        """A DATE column as Excel serial numbers, computed in Arrow (no date objects)."""
+        days = pc.add(self.arrow.column(name).cast(pa.int32()), _EXCEL_EPOCH_TO_1970)
+        return pc.if_else(pc.greater(days, 59), pc.add(days, 1), days).to_pylist()
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.arrow.to_pylist()
+
+    def slice(self, start: int, length: int) -> _Batch:
+        if start == 0 and length == self.size:
+            return self
+        return _Batch(self.arrow.slice(start, length))
+
+
+def _batches(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> Iterator[_Batch]:
+    """The query's rows in large batches, fetched as Arrow (not row by row)."""
+    for batch in con.sql(sql, params=list(params) or None).to_arrow_reader(BATCH_ROWS):
+        if batch.num_rows:
+            yield _Batch(batch)
 
 
 # ---------------------------------------------------------------------------- writing
@@ -262,6 +309,186 @@ def _sheet_name(base: str, part: int) -> str:
     base = re.sub(r"[\[\]:*?/\\]", "_", base)
     suffix = f" ({part})" if part > 1 else ""
     return base[: 31 - len(suffix)] + suffix
+
+
+# Data rows are rendered to worksheet XML a batch at a time (see _XmlRows); set False to write
+# every cell through XlsxWriter's public API instead (the same file, several times slower).
+FAST_ROWS = True
+
+_STR_MAX = 32_767  # Excel's limit on a cell's text, in UTF-16 code units
+_XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]")  # escaped in a <t> element
+_ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")  # looks like Excel's _xHHHH_ escape
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+def _truncate_utf16(text: str) -> str:
+    """`text` cut to Excel's 32,767 UTF-16 code units, as XlsxWriter's write_string does."""
+    if len(text) <= _STR_MAX // 2 or len(text.encode("utf-16-le")) <= 2 * _STR_MAX:
+        return text
+    units = text.encode("utf-16-le")[: 2 * _STR_MAX]
+    return units.decode("utf-16-le", errors="ignore")  # never half a surrogate pair
+
+
+def _t_element(text: str) -> str:
+    """The <t> element of an inline string cell, escaped exactly as XlsxWriter does.
+
+    Unlike XlsxWriter, text that looks like rich-text XML (`<r>...</r>`) is escaped too: text
+    from input files is always shown literally.
+    """
+    text = _truncate_utf16(text)
+    if (
+        "_x" not in text
+        and not _XML_SPECIAL.search(text)
+        and not (text[:1].isspace() or text[-1:].isspace())
+    ):
+        return f"<t>{text}</t>"
+    text = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)  # a literal _xHHHH_ stays literal
+    text = _CONTROL_CHAR.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if text[:1].isspace() or text[-1:].isspace():
+        return f'<t xml:space="preserve">{text}</t>'
+    return f"<t>{text}</t>"
+
+
+def _plain_texts(texts: list[Any]) -> bool:
+    """True if every value is None or a str that goes between <t> and </t> unchanged.
+
+    Checked over the whole column at once (C loops, one regex scan), not cell by cell.
+    """
+    strs = [t for t in texts if t is not None]
+    if not all(t.__class__ is str for t in strs):
+        return False
+    if strs and max(map(len, strs)) > _STR_MAX // 2:
+        return False
+    if any(map(str.__ne__, strs, map(str.strip, strs))):  # leading/trailing whitespace
+        return False
+    joined = "".join(strs)
+    return "_x" not in joined and not _XML_SPECIAL.search(joined)
+
+
+class _XmlRows:
+    """Writes a data sheet's rows as worksheet XML, a whole batch at a time.
+
+    XlsxWriter's per-cell API costs several microseconds a cell (argument checks, a row table,
+    an XML writer call); at 100k exceptions x 19 columns that alone used most of the 10 s
+    budget. In constant_memory mode XlsxWriter streams each sheet's <row> elements to a
+    temporary file and copies it into the sheet at close. This writes the same <row> elements
+    (byte for byte what write_string / write_number / write_datetime produce; the tests compare
+    both) straight to that file, then tells the worksheet how far its data goes. XlsxWriter
+    still writes everything else: the header row, widths, panes, filters, styles, the package.
+    """
+
+    REQUIRED = ("row_data_fh", "previous_row", "table", "_write_single_row", "_check_dimensions")
+
+    @classmethod
+    def supported(cls, ws) -> bool:
+        return bool(getattr(ws, "constant_memory", False)) and all(
+            hasattr(ws, a) for a in cls.REQUIRED
+        )
+
+    def __init__(self, ws, cols: list[Col], money, date):
+        self.ws = ws
+        self.cols = cols
+        self.letters = [xl_col_to_name(c) for c in range(len(cols))]
+        self.formats = {"money": money, "date": date}
+        self.last_row = 0  # 0-based index of the last data row written (0: none yet)
+        self.last_cells = 0  # ... and of the last one that had any cell
+
+    def write(self, batch: _Batch) -> None:
+        """The batch's rows as rows last_row+1, last_row+2, ..."""
+        if not self.last_row:
+            self.ws._write_single_row(1)  # flush the header row, as writing row 1 would
+        values = [self._values(col, batch) for col in self.cols]
+        self._index_formats(values)
+        first = self.last_row + 2  # 1-based row number of the batch's first row
+        numbers = range(first, first + batch.size)
+        cells = [
+            self._cells(col.kind, letter, numbers, vals)
+            for col, letter, vals in zip(self.cols, self.letters, values, strict=True)
+        ]
+        rows = []
+        for n, body in zip(numbers, map("".join, zip(*cells, strict=True)), strict=True):
+            if body:  # a row without any cell is not written, as in XlsxWriter
+                rows.append(f'<row r="{n}">{body}</row>')
+                self.last_cells = n - 1
+        self.ws.row_data_fh.write("".join(rows))
+        self.last_row += batch.size
+
+    @staticmethod
+    def _values(col: Col, batch: _Batch) -> list[Any]:
+        if col.kind == "date" and col.fn is None and col.field is not None:
+            return batch.excel_dates(col.field)  # serial numbers straight from Arrow
+        return col.values(batch)
+
+    def _index_formats(self, values: list[list[Any]]) -> None:
+        """Number the cell formats in the order XlsxWriter would: by their first cell."""
+        unnumbered = {k for k, f in self.formats.items() if f.xf_index is None}
+        if not unnumbered:
+            return
+        first_use = []
+        for c, (col, vals) in enumerate(zip(self.cols, values, strict=True)):
+            if col.kind in unnumbered:
+                i = next((i for i, v in enumerate(vals) if v is not None), None)
+                if i is not None:
+                    first_use.append((i, c, col.kind))
+        for _, _, kind in sorted(first_use):
+            self.formats[kind]._get_xf_index()
+
+    def _cells(self, kind: str, letter: str, numbers: range, values: list[Any]) -> list[str]:
+        if kind == "text":
+            if _plain_texts(values):
+                return [
+                    "" if v is None else f'<c r="{letter}{n}" t="inlineStr"><is><t>{v}</t></is></c>'
+                    for n, v in zip(numbers, values, strict=True)
+                ]
+            return [
+                ""
+                if v is None
+                else f'<c r="{letter}{n}" t="inlineStr"><is>{_t_element(str(v))}</is></c>'
+                for n, v in zip(numbers, values, strict=True)
+            ]
+        if kind == "money":  # Decimal -> float only here, at the cell (Excel stores doubles)
+            s = self.formats["money"]._get_xf_index()
+            return [
+                "" if v is None else f'<c r="{letter}{n}" s="{s}"><v>{float(v):.16G}</v></c>'
+                for n, v in zip(numbers, values, strict=True)
+            ]
+        if kind == "date":  # Excel serial numbers (see _Batch.excel_dates)
+            s = self.formats["date"]._get_xf_index()
+            return [
+                "" if v is None else f'<c r="{letter}{n}" s="{s}"><v>{v:.16G}</v></c>'
+                for n, v in zip(numbers, values, strict=True)
+            ]
+        if kind == "int":
+            return [
+                "" if v is None else f'<c r="{letter}{n}"><v>{v:.16G}</v></c>'
+                for n, v in zip(numbers, values, strict=True)
+            ]
+        raise ValueError(f"no fast path for column kind {kind!r}")
+
+    def finish(self) -> None:
+        if self.last_row:
+            self.ws._check_dimensions(self.last_cells, len(self.cols) - 1)
+            self.ws.previous_row = self.last_row + 1  # rows up to last_row are on disk already
+
+
+class _CellRows:
+    """The same rows through XlsxWriter's public per-cell API (the reference, and a fallback)."""
+
+    def __init__(self, writer: _Writer, ws, cols: list[Col]):
+        self.writer, self.ws, self.cols, self.last_row = writer, ws, cols, 0
+
+    def write(self, batch: _Batch) -> None:
+        cell, ws = self.writer.cell, self.ws
+        values = [col.values(batch) for col in self.cols]
+        for i, row in enumerate(zip(*values, strict=True), start=self.last_row + 1):
+            for c, (col, value) in enumerate(zip(self.cols, row, strict=True)):
+                cell(ws, i, c, value, col.kind)
+        self.last_row += batch.size
+
+    def finish(self) -> None:
+        pass
 
 
 class _Writer:
@@ -292,31 +519,40 @@ class _Writer:
         for c, text in enumerate(headers):
             ws.write_string(row, c, text, self.header)
 
-    def table(self, name: str, cols: list[Col], rows: Iterator[dict[str, Any]]) -> int:
+    def table(self, name: str, cols: list[Col], batches: Iterable[_Batch]) -> int:
         """A data sheet: frozen header, filter, widths; continues on 'NAME (2)' past MAX_ROWS."""
         names = [_sheet_name(name, 1)]
-        ws, n, total = self._data_sheet(names[0], cols), 0, 0
-        for row in rows:
-            if n >= MAX_ROWS:
-                ws.autofilter(0, 0, n, len(cols) - 1)
-                names.append(_sheet_name(name, len(names) + 1))
-                ws, n = self._data_sheet(names[-1], cols), 0
-            n += 1
-            total += 1
-            for c, col in enumerate(cols):
-                self.cell(ws, n, c, col.get(row), col.kind)
-        ws.autofilter(0, 0, n, len(cols) - 1)
+        sheet, total = self._data_sheet(names[0], cols), 0
+        for batch in batches:
+            start = 0
+            while start < batch.size:
+                if sheet.last_row >= MAX_ROWS:
+                    self._close_sheet(sheet)
+                    names.append(_sheet_name(name, len(names) + 1))
+                    sheet = self._data_sheet(names[-1], cols)
+                take = min(batch.size - start, MAX_ROWS - sheet.last_row)
+                sheet.write(batch.slice(start, take))
+                start += take
+            total += batch.size
+        self._close_sheet(sheet)
         if len(names) > 1:
             self.splits[names[0]] = names[1:]
         return total
 
-    def _data_sheet(self, name: str, cols: list[Col]):
+    def _data_sheet(self, name: str, cols: list[Col]) -> _XmlRows | _CellRows:
         ws = self.wb.add_worksheet(name)
         for c, col in enumerate(cols):
             ws.set_column(c, c, col.width)
         ws.freeze_panes(1, 0)
         self.header_row(ws, 0, [col.header for col in cols])
-        return ws
+        if FAST_ROWS and _XmlRows.supported(ws):
+            return _XmlRows(ws, cols, self.money, self.date)
+        return _CellRows(self, ws, cols)
+
+    @staticmethod
+    def _close_sheet(sheet: _XmlRows | _CellRows) -> None:
+        sheet.finish()
+        sheet.ws.autofilter(0, 0, sheet.last_row, len(sheet.cols) - 1)
 
 
 def _kind_of(value: Any) -> str:
@@ -338,7 +574,9 @@ def write_workbook(report_date: dt.date, inputs: ReportInputs, out_path: Path) -
     tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         with duckdb.connect() as con:
-            _create_view(con, "exc", inputs.exceptions, CANONICAL["exceptions"], report_date)
+            _create_view(con, "exc_in", inputs.exceptions, CANONICAL["exceptions"], report_date)
+            # Read once: the sheets query the day's exceptions ~20 times (each type, summary).
+            con.execute("CREATE TEMP TABLE exc AS SELECT * FROM exc_in")
             _create_view(con, "stl", inputs.settlements, CANONICAL["settlements"], report_date)
             _create_view(con, "fls", inputs.files, CANONICAL["files"])
             _create_view(con, "rej", inputs.rejects, CANONICAL["rejects"] + LINEAGE)
@@ -367,15 +605,16 @@ def _render(con, report_date: dt.date, stats: dict[str, object], path: Path) -> 
     for code, count, _amount in by_type:
         if count:
             sql = f"SELECT * FROM exc WHERE status = 'OPEN' AND exception_type = ? ORDER BY {order}"
-            w.table(code, _exception_cols(False), _rows(con, sql, [code]))
+            w.table(code, _exception_cols(False), _batches(con, sql, [code]))
     by_status = "SELECT * FROM exc WHERE status = ? ORDER BY exception_type, " + order
-    pending = w.table(PENDING, _exception_cols(True), _rows(con, by_status, ["PENDING"]))
-    cleared = w.table(CLEARED, _exception_cols(True), _rows(con, by_status, ["CLEARED"]))
+    pending = w.table(PENDING, _exception_cols(True), _batches(con, by_status, ["PENDING"]))
+    cleared = w.table(CLEARED, _exception_cols(True), _batches(con, by_status, ["CLEARED"]))
     stl = "SELECT * FROM stl ORDER BY settle_date, channel, trade_date"
-    w.table(SETTLEMENT, SETTLEMENT_COLS, _rows(con, stl))
+    w.table(SETTLEMENT, SETTLEMENT_COLS, _batches(con, stl))
     rej = "SELECT * FROM rej ORDER BY source, file_name, line_no"
-    w.table(REJECTED, REJECT_COLS, _rows(con, rej))
-    w.table(INPUTS, INPUT_SHEET_COLS, _rows(con, "SELECT * FROM fls ORDER BY source, file_name"))
+    w.table(REJECTED, REJECT_COLS, _batches(con, rej))
+    files = "SELECT * FROM fls ORDER BY source, file_name"
+    w.table(INPUTS, INPUT_SHEET_COLS, _batches(con, files))
     _write_summary(w, summary, con, report_date, stats, by_type, pending, cleared)
     wb.close()
 
@@ -428,10 +667,11 @@ def _write_summary(w: _Writer, ws, con, report_date, stats, by_type, pending, cl
     ws.write_string(r, 0, "Inputs 文件", w.bold)
     r += 1
     w.header_row(ws, r, [col.header for col in INPUT_COLS])
-    for row in _rows(con, "SELECT * FROM fls ORDER BY source, file_name"):
-        r += 1
-        for c, col in enumerate(INPUT_COLS):
-            w.cell(ws, r, c, col.get(row), col.kind)
+    for batch in _batches(con, "SELECT * FROM fls ORDER BY source, file_name"):
+        for row in zip(*(col.values(batch) for col in INPUT_COLS), strict=True):
+            r += 1
+            for c, (col, value) in enumerate(zip(INPUT_COLS, row, strict=True)):
+                w.cell(ws, r, c, value, col.kind)
     r += 2
 
     ws.write_string(r, 0, "Exceptions by type 差异分类 (OPEN)", w.bold)

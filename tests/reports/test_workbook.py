@@ -393,3 +393,74 @@ def test_replaces_existing_file_atomically(tmp_path: Path):
     assert write_workbook(DAY, ReportInputs(), out) == out
     assert load_workbook(out).sheetnames[0] == SUMMARY
     assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
+
+
+# ------------------------------------------------------------------------------ fast rows
+
+
+TRICKY_TEXT = [
+    "plain",
+    "",
+    " leading space",
+    "trailing tab\t",
+    "\u3000全角空格\u3000",
+    "a & b < c > d \"quoted\" 'single'",
+    "ctrl \x01\x07\x1f and\nnewline",
+    "literal _x0041_ escape",
+    "non-char \ufffe\uffff",
+    '=HYPERLINK("http://x","y")',
+    "emoji 😀 and 中文",
+    "x" * 20_000 + "😀" * 8_000,  # over Excel's 32,767 UTF-16 units: cut as XlsxWriter does
+]
+
+
+def tricky_inputs(tmp_path: Path) -> ReportInputs:
+    rows = []
+    for i, text in enumerate(TRICKY_TEXT):
+        rows.append(
+            exc(
+                "DATA_CONFLICT",
+                n=i,
+                age_days=i - 3,
+                ref=text,
+                detail=text,
+                borrower_id=text or None,
+                card_no="6222 0212 3456 7890" if i % 2 else None,
+                biz_date=dt.date(1900, 1, 1 + i) if i < 3 else dt.date(2026, 11, 2),
+                expected_amount=Decimal("9999999999999999.99") if i == 1 else Decimal(i),
+                actual_amount=None if i == 2 else Decimal("-0.01") * i,
+                line_no=12345678901234567 if i == 3 else i,
+            )
+        )
+    rows += [exc("BANK_UNEXPLAINED", status, n=i) for i in range(5) for status in ("OPEN",)]
+    rows += [exc("SOMETHING_NEW", "PENDING", n=i, channel=None) for i in range(4)]
+    rejects = [{"raw": text, "reason": text, "line_no": i} for i, text in enumerate(TRICKY_TEXT)]
+    rejects.append({})  # every cell empty: no row element at all
+    return inputs(tmp_path, exceptions=rows, rejects=rejects, settlements=[{"channel": "x"}])
+
+
+def sheet_parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n.startswith("xl/")}
+
+
+def test_fast_rows_write_what_xlsxwriter_writes(tmp_path: Path, monkeypatch):
+    """The data rows rendered in bulk are byte for byte XlsxWriter's own per-cell output."""
+    monkeypatch.setattr(workbook, "MAX_ROWS", 3)  # splits, also in the middle of a batch
+    monkeypatch.setattr(workbook, "BATCH_ROWS", 2)
+    data = tricky_inputs(tmp_path)
+    monkeypatch.setattr(workbook, "FAST_ROWS", False)
+    slow = sheet_parts(write_workbook(DAY, data, tmp_path / "slow.xlsx"))
+    monkeypatch.setattr(workbook, "FAST_ROWS", True)
+    fast = sheet_parts(write_workbook(DAY, data, tmp_path / "fast.xlsx"))
+    assert sorted(fast) == sorted(slow)
+    assert "xl/worksheets/sheet12.xml" in fast  # several split sheets
+    for name in slow:
+        assert fast[name] == slow[name], name
+
+
+def test_fast_rows_keep_rich_text_lookalikes_literal(tmp_path: Path):
+    text = "<r><t>looks like rich text</t></r>"
+    data = inputs(tmp_path, exceptions=[exc("DATA_CONFLICT", detail=text)])
+    path = write_workbook(DAY, data, tmp_path / "report.xlsx")
+    assert column(load_workbook(path)["DATA_CONFLICT"], "detail") == [text]
