@@ -39,5 +39,10 @@ check: lint test
 goldens: $(STAMP)
 	RECON_REGENERATE_GOLDENS=1 $(BIN)/python -m pytest tests/sources -q
 
+# The performance benchmark (SPEC §9): about an hour on 2 cores; appends to bench/RESULTS.md.
+# make bench BENCH_ARGS=--quick for the smoke-test size.
+bench: $(STAMP)
+	$(BIN)/recon bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache
