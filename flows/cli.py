@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", type=Path, required=True)
     r.add_argument("--date", type=_date, required=True)
     r.add_argument("--to", type=_date, default=None, help="last date of a range (inclusive)")
+    r.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="if another run holds the data_dir lock, wait this long for it (default: exit 2 at once)",
+    )
 
     d = sub.add_parser("demo", help="generate a small multi-day inbox and reconcile it")
     d.add_argument("--out", type=Path, default=Path("data/demo"))
@@ -60,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--config", type=Path, required=True)
     s.add_argument("--cron", default="0 6 * * *")
+
+    sub.add_parser(  # its options are parsed by bench/run.py: `recon bench --help`
+        "bench", add_help=False, help="the performance benchmark (SPEC §9); see recon bench --help"
+    )
     return parser
 
 
@@ -76,8 +87,11 @@ def cmd_run(args) -> int:
     from transforms.pipeline import run_range
 
     config = load_config(args.config)
-    results = run_range(config, args.date, args.to or args.date)
+    results = run_range(config, args.date, args.to or args.date, wait_seconds=args.wait)
     print(summary_table(results))
+    print_recomputed(results)
+    if results:
+        print(f"workbook:   {results[-1].workbook}")
     return report_file_errors(results)
 
 
@@ -126,6 +140,12 @@ def summary_table(results) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
+def print_recomputed(results) -> None:
+    for r in results:
+        if r.reason != "requested":
+            print(f"{r.report_date}: computed because {r.reason}")
+
+
 def report_file_errors(results) -> int:
     errors = [f for r in results for f in r.file_errors]
     for f in errors:
@@ -143,6 +163,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from bench.run import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -15,63 +15,67 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact  #
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from transforms import ingest, pipeline  # noqa: E402
+from transforms import ingest, pipeline, publish  # noqa: E402
 from transforms.config import load_config  # noqa: E402
-
-
-@task(cache_policy=NO_CACHE)
-def catch_up_earlier_days(config_path: str, before: dt.date) -> list[str]:
-    config = load_config(config_path)
-    return [
-        d.isoformat() for d in ingest.ingest_missing_days(config, before - dt.timedelta(days=1))
-    ]
+from transforms.ledger import Delivery, planned_files  # noqa: E402
 
 
 @task(cache_policy=NO_CACHE)
 def open_stage(config_path: str, day: dt.date) -> str:
-    return str(ingest.new_stage(load_config(config_path), day))
+    return str(publish.new_stage(load_config(config_path), day))
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def normalize_file(config_path: str, source_name: str, path: str, stage: str) -> ingest.FileResult:
+def normalize_file(
+    config_path: str, source_name: str, path: str, stage: str, delivery: Delivery
+) -> ingest.FileResult:
     config = load_config(config_path)
-    return ingest.ingest_file(config, config.source(source_name), Path(path), Path(stage))
+    return ingest.ingest_file(config, config.source(source_name), Path(path), Path(stage), delivery)
 
 
 @task(cache_policy=NO_CACHE)
-def publish_inputs(
-    config_path: str, day: dt.date, stage: str, results: list[ingest.FileResult], fingerprint: str
-):
-    ingest.finish_day(load_config(config_path), day, Path(stage), results, fingerprint)
+def write_file_manifest(stage: str, results: list[ingest.FileResult]) -> None:
+    ingest.write_manifest(results, Path(stage))
 
 
 @task(cache_policy=NO_CACHE)
-def match(config_path: str, day: dt.date) -> pipeline.DateResult:
-    return pipeline.match_and_publish(load_config(config_path), day)
+def match(config_path: str, day: dt.date, stage: str) -> pipeline.DateResult:
+    return pipeline.match_into(load_config(config_path), day, Path(stage))
 
 
 @task(cache_policy=NO_CACHE)
-def report(config_path: str, result: pipeline.DateResult) -> str:
-    return str(pipeline.write_report(load_config(config_path), result))
+def report(config_path: str, result: pipeline.DateResult, stage: str) -> str:
+    return str(pipeline.write_report(load_config(config_path), result, Path(stage)))
+
+
+@task(cache_policy=NO_CACHE)
+def publish_date(
+    config_path: str, planned: pipeline.PlannedDate, stage: str, result: pipeline.DateResult
+) -> pipeline.DateResult:
+    return pipeline.publish_date(load_config(config_path), planned, Path(stage), result)
 
 
 @flow(name="reconcile-date")
-def reconcile_date(config_path: str, day: dt.date) -> pipeline.DateResult:
+def reconcile_date(
+    config_path: str, planned: pipeline.PlannedDate, deliveries: list[Delivery]
+) -> pipeline.DateResult:
     config = load_config(config_path)
-    catch_up_earlier_days(config_path, day)
-    fingerprint = ingest.folder_fingerprint(ingest.day_folder(config, day))
-    stage = open_stage(config_path, day)
-    plan = ingest.planned_files(config, day)
+    stage = open_stage(config_path, planned.day)
+    plan = planned_files(config, planned.day)
+    delivery = {(d.source, d.file_name): d for d in deliveries}
     futures = [
-        normalize_file.submit(config_path, s.name, str(p), stage) for s, p in plan if p is not None
+        normalize_file.submit(config_path, s.name, str(p), stage, delivery[(s.name, p.name)])
+        for s, p in plan
+        if p is not None
     ]
     results = [f.result() for f in futures] + [
         ingest.missing_file_result(s) for s, p in plan if p is None
     ]
-    publish_inputs(config_path, day, stage, results, fingerprint)
-    result = match(config_path, day)
-    result.files = results
-    result.workbook = Path(report(config_path, result))
+    write_file_manifest(stage, results)
+    result = match(config_path, planned.day, stage)
+    result.files, result.reason = results, planned.reason
+    report(config_path, result, stage)
+    result = publish_date(config_path, planned, stage, result)
     publish_summary(result)
     return result
 
@@ -93,9 +97,16 @@ def publish_summary(result: pipeline.DateResult) -> None:
 
 @flow(name="reconcile", task_runner=ThreadPoolTaskRunner(max_workers=4))
 def reconcile(config_path: str, start: dt.date, end: dt.date | None = None) -> list[str]:
-    """Reconcile each date from start to end (inclusive), in date order. Returns workbook paths."""
+    """Reconcile each date from start to end (inclusive), in date order, first recomputing
+    any earlier date whose published state is missing or stale. Returns workbook paths."""
     end = end or start
-    if end < start:
-        raise ValueError(f"end {end} is before start {start}")
-    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    return [str(reconcile_date(config_path, day).workbook) for day in days]
+    config = load_config(config_path)
+    with publish.run_lock(config):
+        ledger, todo = pipeline.prepare(config, start, end)
+        workbooks = []
+        for p in todo:
+            result = reconcile_date(config_path, p, ledger.deliveries.get(p.day, []))
+            ledger.record(p.day, result.files)
+            workbooks.append(str(result.workbook))
+        ledger.save()
+        return workbooks

@@ -28,6 +28,8 @@ def test_defaults_live_in_one_place(tmp_path):
     assert config.inbox == (tmp_path / "inbox").resolve()
     source = config.source("platform")
     assert (source.pending_days, source.settle_lag_days, source.settle_window_days) == (1, 1, 2)
+    assert (config.memory_limit, config.threads, config.rematch_days) == ("1GB", 2, 2)
+    assert config.spill_dir == (tmp_path / "data" / "tmp").resolve()
 
 
 @pytest.mark.parametrize(
@@ -44,6 +46,11 @@ def test_defaults_live_in_one_place(tmp_path):
         ('timezone = "Mars/Base"\n' + GOOD, "timezone"),
         (GOOD + GOOD.split("\n", 3)[3], "sources[1].name"),
         ("inbox = [", "(syntax)"),
+        ('data_dri = "x"\n' + GOOD, "data_dri"),
+        ('memory_limit = "lots"\n' + GOOD, "memory_limit"),
+        ("memory_limit = 2\n" + GOOD, "memory_limit"),
+        ("rematch_days = -1\n" + GOOD, "rematch_days"),
+        ("threads = 0\n" + GOOD, "threads"),
     ],
 )
 def test_errors_name_the_file_and_key(tmp_path, text, key):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,16 @@ from transforms.errors import ConfigError
 
 ROLES = ("platform", "channel", "bank")
 ACCOUNT_ROLES = ("collection", "lender", "fee")
+
+# Engine and run-model settings (top-level keys of recon.toml).
+RUN_DEFAULTS = {
+    "memory_limit": "1GB",  # DuckDB memory_limit per connection; spills to temp_directory beyond it
+    "temp_directory": "tmp",  # relative to data_dir
+    "threads": 2,
+    "rematch_days": 2,  # new rows of this many recent days are checked against settled items
+}
+
+TOP_LEVEL_KEYS = {"inbox", "data_dir", "timezone", "formats", "sources", *RUN_DEFAULTS}
 
 SOURCE_DEFAULTS = {
     "pending_days": 1,
@@ -46,6 +57,10 @@ class Config:
     timezone: str
     sources: tuple[Source, ...]
     mapped_formats: dict = field(default_factory=dict, hash=False, compare=False)
+    memory_limit: str = RUN_DEFAULTS["memory_limit"]
+    temp_directory: Path | None = None
+    threads: int = RUN_DEFAULTS["threads"]
+    rematch_days: int = RUN_DEFAULTS["rematch_days"]
 
     @property
     def lake(self) -> Path:
@@ -54,6 +69,10 @@ class Config:
     @property
     def reports(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def spill_dir(self) -> Path:
+        return self.temp_directory or self.data_dir / RUN_DEFAULTS["temp_directory"]
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -106,6 +125,11 @@ def parse_config(raw: dict, path: Path) -> Config:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(path, "timezone", f"unknown time zone {tz!r}") from None
+
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(path, key, f"unknown key; expected one of {sorted(TOP_LEVEL_KEYS)}")
+    run = _run_settings(raw, path)
 
     mapped = raw.get("formats", {})
     if not isinstance(mapped, dict):
@@ -187,4 +211,33 @@ def parse_config(raw: dict, path: Path) -> Config:
         timezone=tz,
         sources=tuple(sources),
         mapped_formats=mapped,
+        memory_limit=run["memory_limit"],
+        temp_directory=(base / raw["data_dir"] / run["temp_directory"]).resolve(),
+        threads=run["threads"],
+        rematch_days=run["rematch_days"],
     )
+
+
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def _run_settings(raw: dict, path: Path) -> dict:
+    values = {**RUN_DEFAULTS}
+    for key, default in RUN_DEFAULTS.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        if not isinstance(value, type(default)) or isinstance(value, bool):
+            raise ConfigError(path, key, f"expected {type(default).__name__}, found {value!r}")
+        values[key] = value
+    if not _MEMORY.match(values["memory_limit"].strip()):
+        raise ConfigError(
+            path,
+            "memory_limit",
+            f"expected a size such as '1500MB' or '2GB', found {values['memory_limit']!r}",
+        )
+    if not 1 <= values["threads"] <= 256:
+        raise ConfigError(path, "threads", f"expected 1 to 256, found {values['threads']}")
+    if not 0 <= values["rematch_days"] <= 60:
+        raise ConfigError(path, "rematch_days", f"expected 0 to 60, found {values['rematch_days']}")
+    return values

@@ -7,11 +7,11 @@ Every data row of every file ends up in its canonical table or in `rejects`;
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
+import os
 import shutil
-import uuid
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,11 +21,9 @@ from transforms import lake
 from transforms.config import Config, Source
 from transforms.duck import connect, sql_path
 from transforms.errors import InputFileError, ReconError
+from transforms.ledger import Delivery, Ledger, planned_files
 from transforms.sources import get_format
 from transforms.sources.base import FileContext
-
-FINGERPRINT = "_inbox_fingerprint.json"
-DAY_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects", "files")
 
 FILES_SCHEMA = lake.arrow_schema("files")
 
@@ -49,41 +47,29 @@ class FileResult:
         return all(c["ok"] for c in self.checks)
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def day_folder(config: Config, day: dt.date) -> Path:
-    return config.inbox / day.isoformat()
-
-
-def source_files(config: Config, source: Source, day: dt.date) -> list[Path]:
-    folder = day_folder(config, day)
-    return sorted(p for p in folder.glob(source.glob) if p.is_file()) if folder.is_dir() else []
-
-
-def new_stage(config: Config, day: dt.date) -> Path:
-    stage = config.lake / f".staging-ingest-{day.isoformat()}-{uuid.uuid4().hex[:12]}"
-    for table in DAY_TABLES:
-        (stage / table).mkdir(parents=True)
-    return stage
-
-
-def ingest_file(config: Config, source: Source, path: Path, stage: Path) -> FileResult:
+def ingest_file(
+    config: Config, source: Source, path: Path, stage: Path, delivery: Delivery
+) -> FileResult:
     """Normalize one file into the staging folder. Never raises for bad content:
-    an unreadable file is returned with status ERROR and recorded as a reject."""
-    sha = sha256_of(path)
+    an unreadable file is returned with status ERROR and recorded as a reject.
+    A byte-identical re-delivery is listed, not read again: it counts once."""
+    sha = delivery.file_sha256
     fmt = get_format(source.format, config.mapped_formats)
     result = FileResult(source.name, path.name, sha, fmt.name, "OK")
+    if delivery.redelivery:
+        result.status = "DUPLICATE"
+        result.error = (
+            f"byte-identical to {delivery.first_file} delivered {delivery.first_seen.isoformat()}; "
+            "counted once"
+        )
+        return result
     workdir = stage / "_work" / sha[:16]
     workdir.mkdir(parents=True, exist_ok=True)
-    con = connect(threads=2)
+    con = connect(config.memory_limit, config.threads, config.spill_dir)
     try:
-        verdict = fmt.identify(path, path.open("rb").read(16384))
+        with path.open("rb") as f:
+            head = f.read(16384)
+        verdict = fmt.identify(path, head)
         if not verdict:
             raise InputFileError(
                 path, None, f"source {source.name!r} expects format {fmt.name}: {verdict.reason}"
@@ -104,9 +90,11 @@ def ingest_file(config: Config, source: Source, path: Path, stage: Path) -> File
             for c in normalized.checks
         ]
     except ReconError as exc:
-        result.status, result.error = "ERROR", str(exc)
+        # Named from the inbox (not the absolute path): outputs stay the same wherever it lives.
+        message = str(exc).replace(f"{config.inbox}{os.sep}", "")
+        result.status, result.error = "ERROR", message
         line = getattr(exc, "line", None) or 0
-        _write_file_reject(source, path, sha, line, str(exc), stage)
+        _write_file_reject(source, path, sha, line, message, stage)
         result.rows_rejected = 1
     finally:
         con.close()
@@ -179,92 +167,20 @@ def write_manifest(results: list[FileResult], stage: Path) -> None:
         d = asdict(r)
         d["control_ok"] = r.control_ok
         d["checks"] = json.dumps(r.checks, ensure_ascii=False)
-        from decimal import Decimal
-
         d["amount_total"] = Decimal(r.amount_total) if r.amount_total is not None else None
         for name in FILES_SCHEMA.names:
             rows[name].append(d[name])
     pq.write_table(pa.table(rows, schema=FILES_SCHEMA), stage / "files" / "manifest.parquet")
 
 
-def publish_day(config: Config, day: dt.date, stage: Path) -> None:
-    shutil.rmtree(stage / "_work", ignore_errors=True)
-    for table in DAY_TABLES:
-        lake.swap_dir(stage / table, config.lake / table / f"inbox_date={day.isoformat()}")
-    shutil.rmtree(stage, ignore_errors=True)
-
-
-def planned_files(config: Config, day: dt.date) -> list[tuple[Source, Path | None]]:
-    """Every (source, file) of one inbox day; (source, None) for a source that delivered nothing."""
-    plan: list[tuple[Source, Path | None]] = []
-    for source in config.sources:
-        files = source_files(config, source, day)
-        plan.extend((source, path) for path in files) if files else plan.append((source, None))
-    return plan
-
-
-def finish_day(
-    config: Config, day: dt.date, stage: Path, results: list[FileResult], fingerprint: str
-) -> None:
-    """Write the day's manifest and swap all of its partitions in."""
+def ingest_day(config: Config, day: dt.date, stage: Path, ledger: Ledger) -> list[FileResult]:
+    """Normalize every file of one inbox day into the date's staged version."""
+    results = []
+    for source, path in planned_files(config, day):
+        if path is None:
+            results.append(missing_file_result(source))
+        else:
+            delivery = ledger.delivery(day, source.name, path.name)
+            results.append(ingest_file(config, source, path, stage, delivery))
     write_manifest(results, stage)
-    (stage / "files" / FINGERPRINT).write_text(json.dumps({"fingerprint": fingerprint}))
-    publish_day(config, day, stage)
-
-
-def folder_fingerprint(folder: Path) -> str:
-    """Names, sizes and mtimes of a day folder: cheap, and changes when a file is re-delivered."""
-    h = hashlib.sha256()
-    if folder.is_dir():
-        for p in sorted(folder.rglob("*")):
-            if p.is_file():
-                st = p.stat()
-                h.update(f"{p.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
-
-
-def is_current(config: Config, day: dt.date) -> bool:
-    marker = config.lake / "files" / f"inbox_date={day.isoformat()}" / FINGERPRINT
-    if not marker.exists():
-        return False
-    return json.loads(marker.read_text())["fingerprint"] == folder_fingerprint(
-        day_folder(config, day)
-    )
-
-
-def ingest_day(config: Config, day: dt.date) -> list[FileResult]:
-    """Normalize every file of one inbox day and swap the day's partitions in."""
-    fingerprint = folder_fingerprint(day_folder(config, day))
-    stage = new_stage(config, day)
-    try:
-        results = [
-            ingest_file(config, source, path, stage) if path else missing_file_result(source)
-            for source, path in planned_files(config, day)
-        ]
-        finish_day(config, day, stage, results, fingerprint)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
     return results
-
-
-def inbox_days(config: Config, until: dt.date) -> list[dt.date]:
-    days = []
-    if config.inbox.is_dir():
-        for p in config.inbox.iterdir():
-            try:
-                day = dt.date.fromisoformat(p.name)
-            except ValueError:
-                continue
-            if p.is_dir() and day <= until:
-                days.append(day)
-    return sorted(days)
-
-
-def ingest_missing_days(config: Config, until: dt.date) -> dict[dt.date, list[FileResult]]:
-    """Ingest every inbox day up to `until` that is new or changed since it was last ingested."""
-    return {
-        day: ingest_day(config, day)
-        for day in inbox_days(config, until)
-        if not is_current(config, day)
-    }

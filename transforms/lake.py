@@ -142,6 +142,84 @@ CANONICAL: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def _in_play(table: str) -> list[tuple[str, str]]:
+    return columns(table) + [("inbox_date", "DATE")]
+
+
+# The state a report date publishes for the next one (transforms/state.py). Carried
+# tables hold the items still in play; delta tables hold, per date, the keys and sums
+# of what left play that day (the history is the union of the dates' deltas).
+STATE: dict[str, list[tuple[str, str]]] = {
+    "orders": [],  # filled below: platform_orders + lineage + inbox_date
+    "txns": [],
+    "bank": [],
+    "settle_frozen": [
+        ("channel", "VARCHAR"),
+        ("trade_date", "DATE"),
+        ("txn_count", "BIGINT"),
+        ("pay_amount", MONEY),
+        ("refund_amount", MONEY),
+        ("fee_amount", MONEY),
+        ("last_inbox_date", "DATE"),
+    ],
+    "settle_match": [
+        ("channel", "VARCHAR"),
+        ("settle_date", "DATE"),
+        ("account_no", "VARCHAR"),
+        ("bank_txn_id", "VARCHAR"),
+        ("bank_value_date", "DATE"),
+        ("bank_amount", MONEY),
+    ],
+    "input_findings": [
+        ("exception_type", "VARCHAR"),
+        ("ref", "VARCHAR"),
+        ("biz_date", "DATE"),
+        ("pending_days", "INTEGER"),
+        ("evidence_date", "DATE"),
+        ("detail", "VARCHAR"),
+        ("file_name", "VARCHAR"),
+        ("line_no", "BIGINT"),
+    ],
+    "order_keys": [
+        ("order_no", "VARCHAR"),
+        ("order_type", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("amount", MONEY),
+        ("channel", "VARCHAR"),
+        ("channel_txn_id", "VARCHAR"),  # what it was matched to; NULL if never matched
+        ("biz_date", "DATE"),
+        ("loan_no", "VARCHAR"),
+        ("installment_no", "INTEGER"),
+        ("settled_on", "DATE"),
+    ],
+    "txn_keys": [
+        ("channel", "VARCHAR"),
+        ("channel_txn_id", "VARCHAR"),
+        ("txn_type", "VARCHAR"),
+        ("merchant_order_no", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("amount", MONEY),
+        ("biz_date", "DATE"),
+        ("settled_on", "DATE"),
+    ],
+    "bank_keys": [
+        ("account_no", "VARCHAR"),
+        ("bank_txn_id", "VARCHAR"),
+        ("value_date", "DATE"),
+        ("direction", "VARCHAR"),
+        ("amount", MONEY),
+        ("settled_on", "DATE"),
+    ],
+    "installments": [
+        ("loan_no", "VARCHAR"),
+        ("installment_no", "INTEGER"),
+        ("owed", MONEY),
+        ("collected", MONEY),
+        ("settled_on", "DATE"),
+    ],
+}
+
+
 def arrow_schema(table: str):
     """The Arrow schema of a canonical table's own columns (no lineage)."""
     import pyarrow as pa
@@ -163,6 +241,11 @@ ROLE_TABLE = {"platform": "platform_orders", "channel": "channel_txns", "bank": 
 
 def columns(table: str) -> list[tuple[str, str]]:
     return CANONICAL[table] + LINEAGE
+
+
+STATE["orders"] = _in_play("platform_orders")
+STATE["txns"] = _in_play("channel_txns")
+STATE["bank"] = _in_play("bank_lines")
 
 
 def canonical_select_sql(

@@ -1,20 +1,26 @@
-"""The daily job as plain functions: ingest -> match -> publish -> report.
+"""The daily job as plain functions: plan -> ingest -> match -> report -> publish.
 
-`run_date` is a pure function of the inbox folders up to the date: running
-dates one by one, as a range, or again later gives the same outputs.
+A report date costs one day: it is computed from the previous date's published
+state plus the files of its own inbox folder. Results stay a function of the
+inputs: a date whose inputs (or any earlier date's, or the configuration) changed
+since it was published is stale, and `plan` recomputes it and every later date
+built on it, in order, saying why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transforms import lake
+from transforms import lake, publish
 from transforms.config import Config
-from transforms.duck import sql_path
-from transforms.ingest import FileResult, ingest_day, ingest_missing_days
-from transforms.match.runner import run_matching
+from transforms.duck import connect_for, sql_path
+from transforms.ingest import FileResult, ingest_day
+from transforms.ledger import Ledger, config_digest, inbox_days, lineage
+from transforms.match.runner import load_new_inputs, load_settings, run_steps
+from transforms.state import load_state, write_state
 
 
 @dataclass
@@ -27,94 +33,147 @@ class DateResult:
     stats: dict[str, object] = field(default_factory=dict)
     workbook: Path | None = None
     exceptions_path: Path | None = None
+    reason: str = "requested"  # why this date was computed
 
     @property
     def file_errors(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "ERROR"]
 
 
-def _copy_sql(select: str, path: Path) -> str:
-    return f"COPY ({select}) TO {sql_path(path)} (FORMAT parquet)"
+@dataclass(frozen=True)
+class PlannedDate:
+    day: dt.date
+    lineage: str
+    inputs: str
+    reason: str
 
 
-def _exception_columns() -> str:
-    return ", ".join(n for n, _ in lake.CANONICAL["exceptions"])
+# ---------------------------------------------------------------------------- planning
 
 
-def previous_open(config: Config, day: dt.date):
-    """OPEN exceptions of the day before, recomputed from the inputs (not read from old outputs)."""
-    con = run_matching(config, day - dt.timedelta(days=1))
-    table = con.sql(
-        f"SELECT {_exception_columns()} FROM exceptions WHERE status = 'OPEN'"
-    ).to_arrow_table()
-    con.close()
-    return table
+def plan(config: Config, start: dt.date, end: dt.date, ledger: Ledger) -> list[PlannedDate]:
+    """The dates to compute, in order: the requested range, any earlier date whose
+    published state is missing or stale, and published later dates built on a change."""
+    if end < start:
+        raise ValueError(f"--to {end} is before --date {start}")
+    published = publish.published_days(config)
+    first = min([start, *inbox_days(config)])
+    last = max([end, *published])
+    ledger.scan(last)
+    cfg = config_digest(config)
+    todo, previous, changed = [], "", False
+    day = first
+    while day <= last:
+        inputs = ledger.inputs_digest(day)
+        expected = lineage(cfg, inputs, previous)
+        manifest = publish.read_manifest(publish.current_version(config, day))
+        stale = manifest is None or manifest.get("lineage") != expected
+        reason = None
+        if start <= day <= end:
+            reason = "requested" if not stale else "requested; " + _why(manifest, ledger, day, cfg)
+        elif day < start and stale:
+            reason = _why(manifest, ledger, day, cfg)
+        elif day > end and stale and manifest is not None and changed:
+            reason = "built on an earlier date that changed"
+        if reason:
+            todo.append(PlannedDate(day, expected, inputs, reason))
+            changed = changed or stale
+        previous = expected
+        day += dt.timedelta(days=1)
+    return todo
 
 
-def match_and_publish(config: Config, day: dt.date) -> DateResult:
+def _why(manifest: dict | None, ledger: Ledger, day: dt.date, cfg: str) -> str:
+    if manifest is None:
+        return "no published state"
+    if manifest.get("config") != cfg:
+        return "configuration or program version changed"
+    before = {(f["source"], f["file_name"]): f["file_sha256"] for f in manifest.get("inputs", [])}
+    now = {(d.source, d.file_name): d.file_sha256 for d in ledger.deliveries.get(day, [])}
+    notes = []
+    for key in sorted(before.keys() | now.keys()):
+        if key not in now:
+            notes.append(f"{key[1]} removed")
+        elif key not in before:
+            notes.append(f"{key[1]} added")
+        elif before[key] != now[key]:
+            notes.append(f"{key[1]} changed (sha256 {before[key][:8]} -> {now[key][:8]})")
+    return "; ".join(notes) if notes else "an earlier date changed"
+
+
+# ---------------------------------------------------------------------------- one date
+
+
+def history(config: Config, day: dt.date) -> list[tuple[dt.date, Path]]:
+    """(date, published version) of every date before `day`, oldest first."""
+    out = []
+    for d in publish.published_days(config):
+        if d < day and (version := publish.current_version(config, d)) is not None:
+            out.append((d, version))
+    return out
+
+
+def match_into(config: Config, day: dt.date, stage: Path) -> DateResult:
+    """Match the staged inputs of `day` against the previous date's state; write the
+    report tables and the next state into the stage."""
     result = DateResult(day)
-    prev = previous_open(config, day)
-    con = run_matching(config, day)
-    con.register("prev_open", prev)
-    cols = _exception_columns()
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE report_exceptions AS
-        SELECT {cols} FROM exceptions
-        UNION ALL
-        SELECT * REPLACE (
-            (SELECT as_of FROM params) AS report_date, 'CLEARED' AS status,
-            CAST(datediff('day', biz_date, (SELECT as_of FROM params)) AS INTEGER) AS age_days)
-        FROM prev_open p
-        WHERE NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.status = 'OPEN'
-                          AND e.exception_type = p.exception_type AND e.ref = p.ref)
-        """
-    )
-    result.counts = dict(
-        con.execute(
-            "SELECT exception_type, count(*) FROM report_exceptions WHERE status = 'OPEN' GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    )
-    result.pending, result.cleared = con.execute(
-        "SELECT count(*) FILTER (WHERE status = 'PENDING'), count(*) FILTER (WHERE status = 'CLEARED') "
-        "FROM report_exceptions"
-    ).fetchall()[0]
-    result.stats = report_stats(con, day)
-    key = f"report_date={day.isoformat()}"
-    order = "ORDER BY status, exception_type, ref"
-    with lake.staged_partition(config.lake / "exceptions" / key) as stage:
-        con.execute(
-            _copy_sql(f"SELECT {cols} FROM report_exceptions {order}", stage / "exceptions.parquet")
+    earlier = history(config, day)
+    prev = earlier[-1][1] if earlier and earlier[-1][0] == day - dt.timedelta(days=1) else None
+    if earlier and prev is None:
+        raise RuntimeError(f"{day}: the state of {day - dt.timedelta(days=1)} is not published")
+    con = connect_for(config)
+    try:
+        load_settings(con, config, day)
+        load_new_inputs(con, stage, day)
+        load_state(con, prev, earlier, day - dt.timedelta(days=config.rematch_days))
+        run_steps(con)
+        publish.crash_point("match")
+        result.counts = dict(
+            con.execute(
+                "SELECT exception_type, count(*) FROM report_exceptions WHERE status = 'OPEN' "
+                "GROUP BY 1 ORDER BY 1"
+            ).fetchall()
         )
-    settle_cols = ", ".join(n for n, _ in lake.CANONICAL["settlements"])
-    with lake.staged_partition(config.lake / "settlements" / key) as stage:
-        con.execute(
-            _copy_sql(
-                f"SELECT {settle_cols} FROM settlements ORDER BY channel, settle_date",
-                stage / "settlements.parquet",
-            )
-        )
-    with lake.staged_partition(config.lake / "matches" / key) as stage:
-        con.execute(_copy_sql(matches_sql(), stage / "matches.parquet"))
-    con.close()
-    result.exceptions_path = config.lake / "exceptions" / key / "exceptions.parquet"
+        result.pending, result.cleared = con.execute(
+            "SELECT count(*) FILTER (WHERE status = 'PENDING'), "
+            "count(*) FILTER (WHERE status = 'CLEARED') FROM report_exceptions"
+        ).fetchone()
+        result.stats = report_stats(con)
+        _copy(con, "exceptions", "report_exceptions", "status, exception_type, ref", stage)
+        _copy(con, "settlements", "settlements", "channel, settle_date", stage)
+        _copy(con, "matches", f"({matches_sql()})", "order_no", stage)
+        write_state(con, stage)
+    finally:
+        con.close()
+    result.exceptions_path = stage / "exceptions" / "exceptions.parquet"
     return result
+
+
+def _copy(con, table: str, relation: str, order: str, stage: Path) -> None:
+    names = [n for n, _ in lake.CANONICAL[table]]
+    cols = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in lake.CANONICAL[table])
+    keys = [k.strip() for k in order.split(",")]
+    sort = ", ".join(keys + [n for n in names if n not in keys])
+    target = stage / table / f"{table}.parquet"
+    con.execute(
+        f"COPY (SELECT {cols} FROM {relation} ORDER BY {sort}) TO {sql_path(target)} "
+        "(FORMAT parquet)"
+    )
 
 
 def matches_sql() -> str:
     return """
-        SELECT (SELECT as_of FROM params) AS report_date, m.order_no, m.channel, m.channel_txn_id, m.matched_by,
-               o.amount AS platform_amount, t.amount AS channel_amount,
+        SELECT (SELECT as_of FROM params) AS report_date, m.order_no, m.channel, m.channel_txn_id,
+               m.matched_by, o.amount AS platform_amount, t.amount AS channel_amount,
                o.status AS platform_status, t.status AS channel_status
         FROM match_orders m
         JOIN stg_platform_orders o USING (order_no)
         JOIN stg_channel_txns t ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id
              AND t.txn_type = 'PAY'
-        ORDER BY m.order_no
     """
 
 
-def report_stats(con, day: dt.date) -> dict[str, object]:
+def report_stats(con) -> dict[str, object]:
     orders, matched, txns, settle_total, settle_matched = con.execute(
         """
         SELECT (SELECT count(*) FROM stg_platform_orders WHERE biz_date = p.as_of AND order_type = 'REPAY'),
@@ -125,7 +184,7 @@ def report_stats(con, day: dt.date) -> dict[str, object]:
                (SELECT count(*) FROM settlements WHERE settle_date = p.as_of AND status = 'MATCHED')
         FROM params p
         """
-    ).fetchall()[0]
+    ).fetchone()
 
     def rate(a: int, b: int) -> str:
         return f"{100 * a / b:.1f}%" if b else "-"
@@ -141,34 +200,85 @@ def report_stats(con, day: dt.date) -> dict[str, object]:
     }
 
 
-def write_report(config: Config, result: DateResult) -> Path:
+def write_report(config: Config, result: DateResult, stage: Path) -> Path:
     from reports.workbook import ReportInputs, write_workbook
 
     day = result.report_date
-    key = f"report_date={day.isoformat()}"
     inputs = ReportInputs(
-        exceptions=config.lake / "exceptions" / key / "exceptions.parquet",
-        settlements=config.lake / "settlements" / key / "settlements.parquet",
-        files=config.lake / "files" / f"inbox_date={day.isoformat()}" / "*.parquet",
-        rejects=config.lake / "rejects" / f"inbox_date={day.isoformat()}" / "*" / "*.parquet",
+        exceptions=stage / "exceptions" / "exceptions.parquet",
+        settlements=stage / "settlements" / "settlements.parquet",
+        files=stage / "files" / "manifest.parquet",
+        rejects=stage / "rejects" / "*" / "*.parquet",
         stats=result.stats,
     )
-    out = config.reports / f"recon_{day.isoformat()}.xlsx"
-    write_workbook(day, inputs, out)
-    return out
+    return write_workbook(day, inputs, stage / publish.workbook_name(day))
 
 
-def run_date(config: Config, day: dt.date) -> DateResult:
-    ingest_missing_days(config, day - dt.timedelta(days=1))
-    files = ingest_day(config, day)
-    result = match_and_publish(config, day)
-    result.files = files
-    result.workbook = write_report(config, result)
+def manifest_of(planned: PlannedDate, config: Config, files: list[FileResult]) -> dict:
+    return {
+        "report_date": planned.day.isoformat(),
+        "lineage": planned.lineage,
+        "config": config_digest(config),
+        "inputs_digest": planned.inputs,
+        "reason": planned.reason,
+        "inputs": [
+            {"source": f.source, "file_name": f.file_name, "file_sha256": f.file_sha256}
+            for f in files
+            if f.file_sha256
+        ],
+    }
+
+
+def publish_date(
+    config: Config, planned: PlannedDate, stage: Path, result: DateResult
+) -> DateResult:
+    """Make the staged date visible (one rename) and point the result at the public paths."""
+    publish.publish(config, planned.day, stage, manifest_of(planned, config, result.files))
+    result.workbook = config.reports / publish.workbook_name(planned.day)
+    result.exceptions_path = (
+        config.lake / "exceptions" / f"report_date={planned.day}" / "exceptions.parquet"
+    )
     return result
 
 
-def run_range(config: Config, start: dt.date, end: dt.date) -> list[DateResult]:
-    if end < start:
-        raise ValueError(f"--to {end} is before --date {start}")
-    days = (end - start).days + 1
-    return [run_date(config, start + dt.timedelta(days=i)) for i in range(days)]
+def compute_date(config: Config, planned: PlannedDate, ledger: Ledger) -> DateResult:
+    """Ingest, match, report and publish one date; nothing is visible until the publish."""
+    stage = publish.new_stage(config, planned.day)
+    try:
+        files = ingest_day(config, planned.day, stage, ledger)
+        publish.crash_point("ingest")
+        result = match_into(config, planned.day, stage)
+        result.files, result.reason = files, planned.reason
+        write_report(config, result, stage)
+        publish.crash_point("workbook")
+        return publish_date(config, planned, stage, result)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def prepare(config: Config, start: dt.date, end: dt.date) -> tuple[Ledger, list[PlannedDate]]:
+    """Under the lock: clean up after crashed runs, refresh the ledger, plan the dates."""
+    publish.clean_leftovers(config)
+    ledger = Ledger(config)
+    todo = plan(config, start, end, ledger)
+    ledger.save()
+    return ledger, todo
+
+
+def run_range(
+    config: Config, start: dt.date, end: dt.date, wait_seconds: float = 0
+) -> list[DateResult]:
+    """Reconcile start..end in date order, first recomputing any stale earlier date."""
+    with publish.run_lock(config, wait_seconds):
+        ledger, todo = prepare(config, start, end)
+        results = []
+        for planned in todo:
+            results.append(compute_date(config, planned, ledger))
+            ledger.record(planned.day, results[-1].files)
+        ledger.save()
+        return results
+
+
+def run_date(config: Config, day: dt.date) -> DateResult:
+    return run_range(config, day, day)

@@ -11,6 +11,7 @@ DuckDB's job.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import count, islice
 from pathlib import Path
 
 from transforms.errors import InputFileError
@@ -76,18 +77,75 @@ def iter_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
     multi-byte character: that is a truncated file, so the line is yielded with
     U+FFFD in place of the cut character and ends up rejected by the format.
     """
+    for first, texts in iter_line_blocks(path, encoding):
+        yield from zip(count(first), texts)
+
+
+BLOCK_BYTES = 1 << 22
+
+
+def iter_line_blocks(
+    path: Path, encoding: str, block_bytes: int = BLOCK_BYTES
+) -> Iterator[tuple[int, list[str]]]:
+    """The lines of `path` as blocks (number of the block's first line, texts), decoded
+    a block at a time: the per-line work in Python is a split, not a decode."""
     codec = "utf-8" if encoding in ("utf-8-sig", "utf8") else encoding
+    line_no, rest = 1, b""
     with open(path, "rb") as f:
-        line_no = 0
-        for raw in f:
-            line_no += 1
+        while chunk := f.read(block_bytes):
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                rest = data
+                continue
+            texts, error = _decode_block(path, data[:cut], codec, line_no)
+            rest = data[cut:]
+            yield line_no, texts
+            if error:
+                raise error
+            line_no += len(texts)
+        if rest:
+            texts, error = _decode_block(path, rest, codec, line_no)
+            yield line_no, texts
+            if error:
+                raise error
+
+
+def _decode_block(
+    path: Path, block: bytes, codec: str, first: int
+) -> tuple[list[str], InputFileError | None]:
+    """Lines of a block that ends at a line end (or at the end of the file). A line that
+    does not decode ends the block: the lines before it, then the error naming it."""
+    error = None
+    try:
+        text = block.decode(codec)
+    except UnicodeDecodeError:
+        texts = []
+        parts = block.split(b"\n")
+        ends = [True] * (len(parts) - 1) + [False]
+        if block.endswith(b"\n"):
+            parts.pop()
+            ends.pop()
+        for i, (part, ended) in enumerate(zip(parts, ends, strict=True)):
+            raw = part + b"\n" if ended else part
             try:
-                text = raw.decode(codec)
-            except UnicodeDecodeError as exc:
-                text = _undecodable(path, line_no, raw, codec, exc)
-            if line_no == 1:
-                text = text.lstrip("\ufeff")
-            yield line_no, text.rstrip("\r\n")
+                try:
+                    line = raw.decode(codec)
+                except UnicodeDecodeError as exc:
+                    line = _undecodable(path, first + i, raw, codec, exc)
+            except InputFileError as exc:
+                error = exc
+                break
+            texts.append(line.rstrip("\r\n"))
+    else:
+        texts = text.split("\n")
+        if block.endswith(b"\n"):
+            texts.pop()
+        if "\r" in text:
+            texts = [t.rstrip("\r") for t in texts]
+    if first == 1 and texts:
+        texts[0] = texts[0].lstrip("\ufeff")
+    return texts, error
 
 
 def _undecodable(path: Path, line_no: int, raw: bytes, codec: str, exc: UnicodeDecodeError) -> str:
@@ -128,6 +186,7 @@ def stage_delimited(
     delim: str = ",",
     quote: str = '"',
     materialize: bool = True,
+    skip_blank: bool = False,
 ) -> str:
     """Load numbered text lines into DuckDB relation `name` with VARCHAR columns.
 
@@ -143,6 +202,8 @@ def stage_delimited(
     and `raw` is only filled on rejected lines: build it for other lines with
     `joined_fields(columns, delim)`. Returns `name` (a `Staged` str with `.lines`).
 
+    With `skip_blank`, empty and whitespace-only lines are not data lines and are left out.
+
     Fields may not span lines: a line with an odd number of quote characters is
     rejected as it stands rather than swallowing the lines after it. A lone CR
     inside a line is read as a space.
@@ -152,18 +213,25 @@ def stage_delimited(
     # so without it a line with one delimiter too many could pass as a good row.
     end = delim + EOL_MARK
     lone_quotes: list[tuple[int, str]] = []
-    count = 0
+    staged_lines = 0
     with open(staged, "w", encoding="utf-8", newline="\n") as out:
-        write = out.write
-        for line_no, text in lines:
+        it = iter(lines)
+        # A batch at a time: per line, only a filter and one format; rare cases are
+        # found by one scan of the batch's text.
+        while batch := list(islice(it, 65536)):
+            if skip_blank:
+                batch = [p for p in batch if p[1] and not p[1].isspace()]
+            text = "\n".join([t for _, t in batch])
             if "\r" in text:
-                text = text.replace("\r", " ")
-            if quote and quote in text and text.count(quote) % 2:
-                lone_quotes.append((line_no, text))
-                continue
-            write(f"{line_no}{delim}{text}{end}\n")
-            count += 1
-
+                batch = [(n, t.replace("\r", " ")) for n, t in batch]
+            if quote and quote in text:
+                odd = [p for p in batch if p[1].count(quote) % 2]
+                if odd:
+                    lone_quotes.extend(odd)
+                    bad = {n for n, _ in odd}
+                    batch = [p for p in batch if p[0] not in bad]
+            out.write("".join([f"{n}{delim}{t}{end}\n" for n, t in batch]))
+            staged_lines += len(batch)
     col_spec = {"line_no": "BIGINT", **{c: "VARCHAR" for c in columns}, "_eol": "VARCHAR"}
     spec_sql = "{" + ", ".join(f"{sql_str(c)}: '{t}'" for c, t in col_spec.items()) + "}"
     q = quote.replace("'", "''")  # '' turns quoting off
@@ -230,9 +298,9 @@ def stage_delimited(
             ],
         )
     rejected = con.execute(f"SELECT count(*) FROM {name}_rej").fetchall()[0][0]
-    if good + rejected != count + len(lone_quotes):
+    if good + rejected != staged_lines + len(lone_quotes):
         raise RuntimeError(
-            f"staging {staged.name}: {count + len(lone_quotes)} lines written, but the CSV "
+            f"staging {staged.name}: {staged_lines + len(lone_quotes)} lines written, but the CSV "
             f"reader returned {good} rows and {rejected} rejects"
         )
 
@@ -253,7 +321,7 @@ def stage_delimited(
         """
     )
     result = Staged(name)
-    result.lines = count + len(lone_quotes)
+    result.lines = staged_lines + len(lone_quotes)
     return result
 
 

@@ -11,6 +11,7 @@ from transforms import lake
 from transforms.config import parse_config
 from transforms.duck import connect
 from transforms.match.runner import load_settings, run_steps
+from transforms.state import load_state
 
 D1 = dt.date(2026, 11, 1)
 
@@ -44,10 +45,11 @@ def con():
     c = connect(threads=1)
     for table in ("platform_orders", "channel_txns", "bank_lines", "rejects"):
         cols = ", ".join(f"{n} {t}" for n, t in lake.columns(table))
-        c.execute(f"CREATE TABLE raw_{table} ({cols}, inbox_date DATE)")
+        c.execute(f"CREATE TABLE new_{table} ({cols}, inbox_date DATE)")
     c.execute(
-        "CREATE TABLE raw_files (source VARCHAR, file_name VARCHAR, status VARCHAR, error VARCHAR, inbox_date DATE)"
+        "CREATE TABLE new_files (source VARCHAR, file_name VARCHAR, status VARCHAR, error VARCHAR, inbox_date DATE)"
     )
+    load_state(c, None, [], D1)
     yield c
     c.close()
 
@@ -70,7 +72,7 @@ def order(con, order_no, amount="100.00", status="SUCCESS", day=D1, **extra):
         "installment_due": amount,
         "paid_at": dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC),
     } | extra
-    insert(con, "raw_platform_orders", row)
+    insert(con, "new_platform_orders", row)
 
 
 def txn(
@@ -92,7 +94,7 @@ def txn(
         "inbox_date": inbox or day,
         "txn_time": dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC),
     } | extra
-    insert(con, "raw_channel_txns", row)
+    insert(con, "new_channel_txns", row)
 
 
 def credit(con, txn_id, amount, day, counterparty="财付通"):
@@ -109,7 +111,7 @@ def credit(con, txn_id, amount, day, counterparty="财付通"):
         "line_no": 3,
         "inbox_date": day,
     }
-    insert(con, "raw_bank_lines", row)
+    insert(con, "new_bank_lines", row)
 
 
 def insert(con, table, row):
@@ -238,7 +240,7 @@ def test_byte_identical_redelivery_counts_once(con):
 def test_rejected_rows_and_missing_files_are_exceptions(con):
     insert(
         con,
-        "raw_rejects",
+        "new_rejects",
         {
             "reason": "bad",
             "source": "wx",
@@ -250,7 +252,7 @@ def test_rejected_rows_and_missing_files_are_exceptions(con):
     )
     insert(
         con,
-        "raw_files",
+        "new_files",
         {"source": "bank", "file_name": "", "status": "MISSING", "error": "none", "inbox_date": D1},
     )
     assert exceptions(con, D1) == [("MISSING_FILE", "bank:2026-11-01"), ("REJECTED_ROW", "w.csv:7")]

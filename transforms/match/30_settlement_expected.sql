@@ -1,19 +1,33 @@
 -- Layer B, expected side: each channel settles the net of a trade date
--- (pays - refunds - fees) on trade date + its settle lag.
+-- (pays - refunds - fees) on trade date + its settle lag. Transactions already
+-- settled out of play count through the frozen sums carried in the state; the
+-- ones in play count live, so a status change in play moves the expectation.
+CREATE OR REPLACE TABLE settlement_sums AS
+SELECT channel, trade_date, sum(txn_count) AS txn_count,
+       CAST(sum(pay_amount) AS DECIMAL(18,2)) AS pay_amount,
+       CAST(sum(refund_amount) AS DECIMAL(18,2)) AS refund_amount,
+       CAST(sum(fee_amount) AS DECIMAL(18,2)) AS fee_amount,
+       max(last_inbox_date) AS last_inbox_date
+FROM (
+    SELECT * FROM prev_settle_frozen
+    UNION ALL BY NAME
+    SELECT channel, biz_date AS trade_date, count(*) AS txn_count,
+           coalesce(sum(amount) FILTER (WHERE txn_type = 'PAY'), 0) AS pay_amount,
+           coalesce(sum(amount) FILTER (WHERE txn_type = 'REFUND'), 0) AS refund_amount,
+           coalesce(sum(fee), 0) AS fee_amount,
+           max(inbox_date) AS last_inbox_date
+    FROM stg_channel_txns
+    WHERE status = 'SUCCESS'
+    GROUP BY channel, biz_date
+)
+GROUP BY channel, trade_date;
+
 CREATE OR REPLACE TABLE settlement_expected AS
 SELECT t.channel,
-       CAST(t.biz_date + s.settle_lag_days AS DATE) AS settle_date,
-       t.biz_date AS trade_date,
-       count(*) AS txn_count,
-       CAST(coalesce(sum(t.amount) FILTER (WHERE t.txn_type = 'PAY'), 0) AS DECIMAL(18,2)) AS pay_amount,
-       CAST(coalesce(sum(t.amount) FILTER (WHERE t.txn_type = 'REFUND'), 0) AS DECIMAL(18,2)) AS refund_amount,
-       CAST(coalesce(sum(t.fee), 0) AS DECIMAL(18,2)) AS fee_amount,
-       CAST(pay_amount - refund_amount - fee_amount AS DECIMAL(18,2)) AS expected_net,
-       max(t.inbox_date) AS last_inbox_date,
-       any_value(s.pending_days) AS pending_days,
-       any_value(s.settle_window_days) AS settle_window_days
-FROM stg_channel_txns t
+       CAST(t.trade_date + s.settle_lag_days AS DATE) AS settle_date,
+       t.trade_date, t.txn_count, t.pay_amount, t.refund_amount, t.fee_amount,
+       CAST(t.pay_amount - t.refund_amount - t.fee_amount AS DECIMAL(18,2)) AS expected_net,
+       t.last_inbox_date, s.pending_days, s.settle_window_days
+FROM settlement_sums t
 JOIN channel_settings s USING (channel)
-WHERE t.status = 'SUCCESS'
-GROUP BY t.channel, t.biz_date, s.settle_lag_days
-HAVING settle_date <= (SELECT as_of FROM params)
+WHERE settle_date <= (SELECT as_of FROM params)

@@ -1,7 +1,13 @@
 -- Layer B: expected settlement (channel, settle date) <-> a bank credit from that
--- channel's counterparty within the settle window; mutual best pairs only.
+-- channel's counterparty within the settle window. A pairing made on an earlier
+-- date is kept; open items pair with the unexplained credits in play, mutual
+-- best pairs only.
 CREATE OR REPLACE TABLE match_settlement AS
-WITH channel_credits AS (
+WITH kept AS (
+    SELECT k.* FROM prev_settle_match k
+    SEMI JOIN settlement_expected e USING (channel, settle_date)
+),
+channel_credits AS (
     SELECT DISTINCT b.*, c.channel
     FROM stg_bank_lines b
     JOIN channel_counterparties c
@@ -16,6 +22,7 @@ candidates AS (
     JOIN channel_credits b
       ON b.channel = e.channel
      AND b.value_date BETWEEN e.settle_date AND e.settle_date + e.settle_window_days
+    ANTI JOIN kept k ON k.channel = e.channel AND k.settle_date = e.settle_date
 ),
 ranked AS (
     SELECT *,
@@ -25,6 +32,8 @@ ranked AS (
             ORDER BY exact DESC, distance, settle_date) AS credit_pick
     FROM candidates
 )
-SELECT channel, settle_date, account_no, bank_txn_id, value_date AS bank_value_date, amount AS bank_amount
+SELECT channel, settle_date, account_no, bank_txn_id, bank_value_date, bank_amount FROM kept
+UNION ALL
+SELECT channel, settle_date, account_no, bank_txn_id, value_date, amount
 FROM ranked
 WHERE item_pick = 1 AND credit_pick = 1

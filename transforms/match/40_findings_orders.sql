@@ -5,6 +5,7 @@ CREATE OR REPLACE TABLE findings_orders AS
 WITH pairs AS (
     SELECT o.order_no, o.status AS p_status, o.amount AS p_amount, o.biz_date, o.borrower_id,
            o.file_name, o.line_no, o.source AS p_source,
+           o.loan_no, o.installment_no, o.installment_due, o.paid_at,
            t.channel, t.channel_txn_id, t.status AS c_status, t.amount AS c_amount, t.card_no,
            greatest(o.inbox_date, t.inbox_date) AS evidence_date
     FROM match_orders m
@@ -26,16 +27,32 @@ unmatched_debits AS (
     ANTI JOIN match_orders m ON m.channel = t.channel AND m.channel_txn_id = t.channel_txn_id
     WHERE t.txn_type = 'PAY' AND t.status = 'SUCCESS'
 ),
+eligible AS (
+    SELECT * FROM pairs
+    WHERE p_status = 'SUCCESS' AND c_status = 'SUCCESS' AND loan_no IS NOT NULL
+      AND installment_due IS NOT NULL
+      AND order_no NOT IN (SELECT order_no FROM refunded_orders WHERE order_no IS NOT NULL)
+),
+shared AS (
+    -- installments with more than one debit to add up: several today, or some before today
+    SELECT loan_no, installment_no FROM eligible GROUP BY loan_no, installment_no HAVING count(*) > 1
+    UNION
+    SELECT loan_no, installment_no FROM installment_history
+),
 installment_debits AS (
-    SELECT p.*,
-           sum(p.p_amount) OVER (PARTITION BY o.loan_no, o.installment_no
-               ORDER BY o.paid_at, o.order_no ROWS UNBOUNDED PRECEDING) AS paid_so_far,
-           max(o.installment_due) OVER (PARTITION BY o.loan_no, o.installment_no) AS owed
-    FROM pairs p
-    JOIN stg_platform_orders o USING (order_no)
-    WHERE p.p_status = 'SUCCESS' AND p.c_status = 'SUCCESS' AND o.loan_no IS NOT NULL
-      AND o.installment_due IS NOT NULL
-      AND p.order_no NOT IN (SELECT order_no FROM refunded_orders WHERE order_no IS NOT NULL)
+    SELECT e.*, e.p_amount AS paid_so_far, e.installment_due AS owed
+    FROM eligible e ANTI JOIN shared USING (loan_no, installment_no)
+    UNION ALL BY NAME
+    -- Running total per installment: what settled on earlier dates, then today's
+    -- debits in payment order; owed is the most the installment was ever due.
+    SELECT e.*,
+           coalesce(h.collected, 0) + sum(e.p_amount) OVER (PARTITION BY e.loan_no, e.installment_no
+               ORDER BY e.paid_at, e.order_no ROWS UNBOUNDED PRECEDING) AS paid_so_far,
+           greatest(max(e.installment_due) OVER (PARTITION BY e.loan_no, e.installment_no),
+                    coalesce(h.owed, 0)) AS owed
+    FROM eligible e
+    SEMI JOIN shared USING (loan_no, installment_no)
+    LEFT JOIN installment_history h USING (loan_no, installment_no)
 )
 SELECT 'AMOUNT_MISMATCH' AS exception_type, order_no AS ref, biz_date, NULL::INTEGER AS pending_days,
        evidence_date, channel, order_no, channel_txn_id, p_amount AS expected_amount, c_amount AS actual_amount,
@@ -60,17 +77,25 @@ JOIN source_pending s ON s.source = o.source
 ANTI JOIN match_orders m ON m.order_no = o.order_no
 WHERE o.order_type = 'REPAY' AND o.status = 'SUCCESS'
 UNION ALL
-SELECT CASE WHEN m.order_no IS NOT NULL THEN 'DUPLICATE_DEBIT' ELSE 'MISSING_ON_PLATFORM' END,
+SELECT CASE WHEN m.order_no IS NOT NULL OR k.channel_txn_id IS NOT NULL THEN 'DUPLICATE_DEBIT'
+            WHEN k.order_no IS NOT NULL THEN 'PLATFORM_NOT_PAID'
+            ELSE 'MISSING_ON_PLATFORM' END,
        coalesce(t.merchant_order_no, t.channel_txn_id), t.biz_date,
-       CASE WHEN m.order_no IS NULL THEN s.pending_days END,
+       CASE WHEN m.order_no IS NULL AND k.channel_txn_id IS NULL THEN s.pending_days END,
        t.inbox_date, t.channel, t.merchant_order_no, t.channel_txn_id,
-       CASE WHEN m.order_no IS NOT NULL THEN 0 END, t.amount, NULL, t.card_no,
+       CASE WHEN m.order_no IS NOT NULL OR k.channel_txn_id IS NOT NULL THEN 0 ELSE k.amount END,
+       t.amount, NULL, t.card_no,
        CASE WHEN m.order_no IS NOT NULL THEN 'second successful debit of an order already matched to '
-            || m.channel_txn_id ELSE 'channel debit succeeded; no platform order' END,
+                 || m.channel_txn_id
+            WHEN k.channel_txn_id IS NOT NULL THEN format('second successful debit of an order matched to {} on {}',
+                 k.channel_txn_id, strftime(k.settled_on, '%Y-%m-%d'))
+            WHEN k.order_no IS NOT NULL THEN format('platform {} while the channel debit succeeded', k.status)
+            ELSE 'channel debit succeeded; no platform order' END,
        t.file_name, t.line_no
 FROM unmatched_debits t
 JOIN source_pending s ON s.source = t.source
 LEFT JOIN match_orders m ON m.order_no = t.merchant_order_no
+LEFT JOIN known_orders k ON k.order_no = t.merchant_order_no
 ANTI JOIN refunded_txns r ON r.channel = t.channel AND r.channel_txn_id = t.channel_txn_id
 UNION ALL
 SELECT 'DUPLICATE_DEBIT', order_no, biz_date, NULL, evidence_date, channel, order_no, channel_txn_id,

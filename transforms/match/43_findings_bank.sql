@@ -3,7 +3,7 @@
 -- which is not built yet, so they are not judged here.
 CREATE OR REPLACE TABLE findings_bank AS
 SELECT 'BANK_UNEXPLAINED' AS exception_type, b.bank_txn_id AS ref, b.value_date AS biz_date,
-       s.pending_days, b.inbox_date AS evidence_date, b.bank_txn_id,
+       s.pending_days, b.inbox_date AS evidence_date, b.account_no, b.bank_txn_id,
        NULL::DECIMAL(18,2) AS expected_amount, b.amount AS actual_amount,
        format('{} {} from {} {}: {}', b.direction, CAST(b.amount AS VARCHAR), coalesce(b.counterparty_name, '?'), coalesce(b.counterparty_account, ''), coalesce(b.narrative, '')) AS detail,
        b.file_name, b.line_no

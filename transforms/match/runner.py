@@ -1,8 +1,10 @@
 """Run the matching steps in order in one DuckDB connection.
 
 Each `NN_name.sql` file is one named step that creates tables you can query
-while debugging (`steps()` lists them). Inputs are the lake's Parquet tables as
-known on the report date (inbox folders up to and including it).
+while debugging (`steps()` lists them). Inputs are the rows that arrived for the
+report date (`new_*`), the previous date's state (`prev_*`, `hist_*`, `recent_*`,
+see transforms/state.py) and the settings tables; outputs are the report tables
+(`report_exceptions`, `settlements`, `match_orders`) and the next state (`next_*`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ from pathlib import Path
 
 from transforms import lake
 from transforms.config import Config
-from transforms.duck import connect, sql_path
-from transforms.ingest import FILES_SCHEMA
+from transforms.duck import sql_path
 
-RAW_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects")
+NEW_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects")
 
 
 def steps() -> list[tuple[str, str]]:
@@ -25,41 +26,36 @@ def steps() -> list[tuple[str, str]]:
     return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
 
 
-def _empty_select(table: str) -> str:
-    cols = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in lake.columns(table))
-    return f"SELECT {cols}, CAST(NULL AS DATE) AS inbox_date WHERE false"
-
-
-def load_inputs(con, config: Config, as_of: dt.date) -> None:
-    """Views raw_<table> over the lake, restricted to inbox folders up to `as_of`."""
-    cutoff = f"DATE '{as_of.isoformat()}'"
-    for table in RAW_TABLES:
-        pattern = lake.glob_parquet(config.lake, table, "inbox_date", "source")
-        if list(Path(config.lake / table).glob("inbox_date=*/source=*/*.parquet")):
-            cols = ", ".join(n for n, _ in lake.columns(table))
+def load_new_inputs(con, stage: Path, day: dt.date) -> None:
+    """Tables new_<table> of the rows that arrived in the date's inbox (already
+    normalized into the staged version), and new_files, its file manifest."""
+    inbox = f"DATE '{day.isoformat()}'"
+    for table in NEW_TABLES:
+        files = sorted((stage / table).glob("source=*/*.parquet"))
+        cols = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in lake.columns(table))
+        if files:
+            listed = ", ".join(sql_path(f) for f in files)
             body = (
-                f"SELECT {cols}, CAST(inbox_date AS DATE) AS inbox_date FROM read_parquet({sql_path(pattern)}, "
-                f"hive_partitioning = true, union_by_name = true) WHERE CAST(inbox_date AS DATE) <= {cutoff}"
+                f"SELECT {cols}, {inbox} AS inbox_date "
+                f"FROM read_parquet([{listed}], hive_partitioning = false)"
             )
         else:
-            body = _empty_select(table)
-        con.execute(f"CREATE OR REPLACE VIEW raw_{table} AS {body}")
-    files_glob = config.lake / "files" / "inbox_date=*" / "*.parquet"
-    if list(config.lake.glob("files/inbox_date=*/*.parquet")):
-        con.execute(
-            f"CREATE OR REPLACE VIEW raw_files AS SELECT * EXCLUDE (inbox_date), CAST(inbox_date AS DATE) AS inbox_date "
-            f"FROM read_parquet({sql_path(files_glob)}, hive_partitioning = true) "
-            f"WHERE CAST(inbox_date AS DATE) <= {cutoff}"
-        )
-    else:
-        cols = ", ".join(f"CAST(NULL AS VARCHAR) AS {n}" for n in FILES_SCHEMA.names)
-        con.execute(
-            f"CREATE OR REPLACE VIEW raw_files AS SELECT {cols}, CAST(NULL AS DATE) AS inbox_date WHERE false"
-        )
+            empty = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in lake.columns(table))
+            body = f"SELECT {empty}, {inbox} AS inbox_date WHERE false"
+        con.execute(f"CREATE OR REPLACE VIEW new_{table} AS {body}")
+    manifest = stage / "files" / "manifest.parquet"
+    con.execute(
+        f"CREATE OR REPLACE TABLE new_files AS SELECT *, {inbox} AS inbox_date "
+        f"FROM read_parquet({sql_path(manifest)})"
+    )
 
 
 def load_settings(con, config: Config, as_of: dt.date) -> None:
-    con.execute(f"CREATE OR REPLACE TABLE params AS SELECT DATE '{as_of.isoformat()}' AS as_of")
+    recent_from = as_of - dt.timedelta(days=config.rematch_days)
+    con.execute(
+        f"CREATE OR REPLACE TABLE params AS SELECT DATE '{as_of.isoformat()}' AS as_of, "
+        f"DATE '{recent_from.isoformat()}' AS recent_from"
+    )
     con.execute(
         "CREATE OR REPLACE TABLE source_settings (source VARCHAR, role VARCHAR, channel VARCHAR, "
         "pending_days INTEGER, settle_lag_days INTEGER, settle_window_days INTEGER, required BOOLEAN, "
@@ -101,16 +97,11 @@ def load_settings(con, config: Config, as_of: dt.date) -> None:
         con.executemany("INSERT INTO channel_counterparties VALUES (?, ?)", pairs)
 
 
-def run_matching(config: Config, as_of: dt.date, con=None):
-    """Build every step's table for report date `as_of`; returns the connection."""
-    con = con or connect()
-    load_inputs(con, config, as_of)
-    load_settings(con, config, as_of)
-    run_steps(con)
-    return con
-
-
 def run_steps(con) -> None:
     """Run every step on inputs already present as raw_* relations plus the settings tables."""
-    for _name, sql in steps():
-        con.execute(sql)
+    for name, sql in steps():
+        try:
+            con.execute(sql)
+        except Exception as exc:
+            exc.add_note(f"in matching step {name}.sql")
+            raise

@@ -1,0 +1,100 @@
+-- The state the next report date needs. An item stays in play while a finding
+-- (pending or open) names it, or while its status is not final; the other side
+-- of a matched pair stays with it, so tomorrow pairs it the same way. Items that
+-- leave play keep only their keys (for re-deliveries and late duplicates), their
+-- installment's collected amount and their share of the settlement sums.
+CREATE OR REPLACE TABLE finding_keys AS
+SELECT DISTINCT order_no, channel, channel_txn_id FROM findings_orders
+UNION
+SELECT DISTINCT order_no, channel, channel_txn_id FROM findings_refunds;
+
+CREATE OR REPLACE TABLE kept_orders AS
+WITH direct AS (
+    SELECT order_no FROM finding_keys WHERE order_no IS NOT NULL
+    UNION
+    SELECT order_no FROM stg_platform_orders WHERE status = 'PROCESSING'
+),
+direct_txns AS (
+    SELECT channel, channel_txn_id FROM finding_keys WHERE channel_txn_id IS NOT NULL
+)
+SELECT order_no FROM direct
+UNION
+SELECT m.order_no FROM match_orders m SEMI JOIN direct_txns d USING (channel, channel_txn_id)
+UNION
+SELECT m.order_no FROM match_refunds m SEMI JOIN direct_txns d USING (channel, channel_txn_id);
+
+CREATE OR REPLACE TABLE kept_txns AS
+SELECT channel, channel_txn_id FROM finding_keys WHERE channel_txn_id IS NOT NULL
+UNION
+SELECT m.channel, m.channel_txn_id FROM match_orders m SEMI JOIN kept_orders k USING (order_no)
+UNION
+SELECT m.channel, m.channel_txn_id FROM match_refunds m SEMI JOIN kept_orders k USING (order_no);
+
+CREATE OR REPLACE TABLE next_orders AS
+SELECT * FROM stg_platform_orders SEMI JOIN kept_orders USING (order_no);
+
+CREATE OR REPLACE TABLE next_txns AS
+SELECT * FROM stg_channel_txns SEMI JOIN kept_txns USING (channel, channel_txn_id);
+
+CREATE OR REPLACE TABLE next_bank AS
+SELECT b.* FROM stg_bank_lines b
+SEMI JOIN findings_bank f ON f.account_no = b.account_no AND f.bank_txn_id = b.bank_txn_id;
+
+CREATE OR REPLACE TABLE next_order_keys AS
+SELECT o.order_no, o.order_type, o.status, o.amount, o.channel,
+       coalesce(m.channel_txn_id, r.channel_txn_id) AS channel_txn_id, o.biz_date,
+       o.loan_no, o.installment_no, (SELECT as_of FROM params) AS settled_on
+FROM stg_platform_orders o
+ANTI JOIN kept_orders k USING (order_no)
+LEFT JOIN match_orders m USING (order_no)
+LEFT JOIN match_refunds r USING (order_no);
+
+CREATE OR REPLACE TABLE next_txn_keys AS
+SELECT t.channel, t.channel_txn_id, t.txn_type, t.merchant_order_no, t.status, t.amount,
+       t.biz_date, (SELECT as_of FROM params) AS settled_on
+FROM stg_channel_txns t
+ANTI JOIN kept_txns k USING (channel, channel_txn_id);
+
+CREATE OR REPLACE TABLE next_bank_keys AS
+SELECT b.account_no, b.bank_txn_id, b.value_date, b.direction, b.amount,
+       (SELECT as_of FROM params) AS settled_on
+FROM stg_bank_lines b
+ANTI JOIN next_bank n ON n.account_no = b.account_no AND n.bank_txn_id = b.bank_txn_id;
+
+CREATE OR REPLACE TABLE next_installments AS
+SELECT o.loan_no, o.installment_no, o.installment_due AS owed, o.amount AS collected,
+       (SELECT as_of FROM params) AS settled_on
+FROM stg_platform_orders o
+ANTI JOIN kept_orders k USING (order_no)
+JOIN match_orders m USING (order_no)
+JOIN stg_channel_txns t
+  ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id AND t.txn_type = 'PAY'
+WHERE o.order_type = 'REPAY' AND o.status = 'SUCCESS' AND t.status = 'SUCCESS'
+  AND o.loan_no IS NOT NULL AND o.installment_due IS NOT NULL
+  AND o.order_no NOT IN (SELECT orig_order_no FROM stg_platform_orders
+                         WHERE order_type = 'REFUND' AND status = 'SUCCESS' AND orig_order_no IS NOT NULL);
+
+CREATE OR REPLACE TABLE next_settle_frozen AS
+SELECT channel, trade_date, sum(txn_count) AS txn_count,
+       CAST(sum(pay_amount) AS DECIMAL(18,2)) AS pay_amount,
+       CAST(sum(refund_amount) AS DECIMAL(18,2)) AS refund_amount,
+       CAST(sum(fee_amount) AS DECIMAL(18,2)) AS fee_amount,
+       max(last_inbox_date) AS last_inbox_date
+FROM (
+    SELECT * FROM prev_settle_frozen
+    UNION ALL BY NAME
+    SELECT t.channel, t.biz_date AS trade_date, count(*) AS txn_count,
+           coalesce(sum(t.amount) FILTER (WHERE t.txn_type = 'PAY'), 0) AS pay_amount,
+           coalesce(sum(t.amount) FILTER (WHERE t.txn_type = 'REFUND'), 0) AS refund_amount,
+           coalesce(sum(t.fee), 0) AS fee_amount,
+           max(t.inbox_date) AS last_inbox_date
+    FROM stg_channel_txns t
+    ANTI JOIN kept_txns k USING (channel, channel_txn_id)
+    WHERE t.status = 'SUCCESS'
+    GROUP BY t.channel, t.biz_date
+)
+GROUP BY channel, trade_date;
+
+CREATE OR REPLACE TABLE next_settle_match AS SELECT * FROM match_settlement;
+
+CREATE OR REPLACE TABLE next_input_findings AS SELECT * FROM findings_inputs;

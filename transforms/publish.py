@@ -1,0 +1,213 @@
+"""One atomic publish per report date, a lock per data_dir, and clean-up after crashes.
+
+Everything a date produces (its normalized inputs, exceptions, settlements, matches,
+state and workbook) is written into one private version folder
+`{data_dir}/versions/D/<id>/`. Publishing renames a symlink `{data_dir}/current/D` to
+point at it: one rename, so a reader sees the whole old date or the whole new one.
+The familiar paths (`lake/<table>/inbox_date=D`, `lake/exceptions/report_date=D`,
+`reports/recon_D.xlsx`) are fixed symlinks through `current/D`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from transforms.config import Config
+from transforms.errors import ReconError
+
+MANIFEST = "MANIFEST.json"
+INPUT_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects", "files")
+REPORT_TABLES = ("exceptions", "settlements", "matches")
+STAGING_PREFIX = ".staging-"
+
+
+class LockedError(ReconError):
+    pass
+
+
+def crash_point(name: str) -> None:
+    """Tests kill the run here (RECON_CRASH_AT=name) to prove a crash leaves nothing half-done."""
+    if os.environ.get("RECON_CRASH_AT") == name:
+        os._exit(70)
+
+
+def versions_dir(config: Config, day: dt.date) -> Path:
+    return config.data_dir / "versions" / day.isoformat()
+
+
+def pointer(config: Config, day: dt.date) -> Path:
+    return config.data_dir / "current" / day.isoformat()
+
+
+def workbook_name(day: dt.date) -> str:
+    return f"recon_{day.isoformat()}.xlsx"
+
+
+def current_version(config: Config, day: dt.date) -> Path | None:
+    """The published version folder of a date (resolved once), or None."""
+    link = pointer(config, day)
+    if not link.is_symlink():
+        return None
+    target = link.resolve()
+    return target if (target / MANIFEST).exists() else None
+
+
+def read_manifest(version: Path | None) -> dict | None:
+    if version is None:
+        return None
+    try:
+        return json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def published_days(config: Config) -> list[dt.date]:
+    root = config.data_dir / "current"
+    days = []
+    if root.is_dir():
+        for p in root.iterdir():
+            try:
+                days.append(dt.date.fromisoformat(p.name))
+            except ValueError:
+                continue
+    return sorted(days)
+
+
+def new_stage(config: Config, day: dt.date) -> Path:
+    stage = versions_dir(config, day) / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+    for table in INPUT_TABLES + REPORT_TABLES + ("state",):
+        (stage / table).mkdir(parents=True)
+    return stage
+
+
+def publish(config: Config, day: dt.date, stage: Path, manifest: dict) -> Path:
+    """Seal the staged version and point `current/D` at it in one rename."""
+    shutil.rmtree(stage / "_work", ignore_errors=True)
+    (stage / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    _fsync_tree(stage)
+    version = stage.with_name(stage.name.removeprefix(STAGING_PREFIX))
+    os.rename(stage, version)
+    crash_point("publish")
+    old = current_version(config, day)
+    link = pointer(config, day)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    tmp = link.with_name(f".{link.name}.{uuid.uuid4().hex[:12]}.tmp")
+    os.symlink(os.path.relpath(version, link.parent), tmp)
+    os.replace(tmp, link)
+    ensure_links(config, day)
+    if old is not None and old != version:
+        shutil.rmtree(old, ignore_errors=True)
+    return version
+
+
+def _fsync_tree(root: Path) -> None:
+    """Make the staged files durable before the pointer can name them."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _link(path: Path, target: Path) -> None:
+    rel = os.path.relpath(target, path.parent)
+    if path.is_symlink() and os.readlink(path) == rel:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)  # a folder from the layout before versions
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    os.symlink(rel, tmp)
+    os.replace(tmp, path)
+
+
+def ensure_links(config: Config, day: dt.date) -> None:
+    """The stable paths of a date, each a symlink through `current/D`."""
+    via = pointer(config, day)
+    for table in INPUT_TABLES:
+        _link(config.lake / table / f"inbox_date={day.isoformat()}", via / table)
+    for table in REPORT_TABLES:
+        _link(config.lake / table / f"report_date={day.isoformat()}", via / table)
+    _link(config.reports / workbook_name(day), via / workbook_name(day))
+
+
+def clean_leftovers(config: Config) -> list[Path]:
+    """Remove what crashed runs left: staging folders, unpublished versions, temp links."""
+    removed = []
+    root = config.data_dir / "versions"
+    if root.is_dir():
+        for day_dir in root.iterdir():
+            try:
+                day = dt.date.fromisoformat(day_dir.name)
+            except ValueError:
+                continue
+            live = current_version(config, day)
+            for version in day_dir.iterdir():
+                if live is None or version.resolve() != live:
+                    shutil.rmtree(version, ignore_errors=True)
+                    removed.append(version)
+    for folder in (config.data_dir / "current", config.lake, config.reports):
+        if folder.is_dir():
+            for tmp in folder.rglob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+            for stale in folder.rglob(".staging-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+                removed.append(stale)
+    shutil.rmtree(config.spill_dir, ignore_errors=True)
+    return removed
+
+
+def _holder(lock_path: Path) -> str:
+    try:
+        info = json.loads(lock_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "another process"
+    return (
+        f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')} "
+        f"({info.get('command')})"
+    )
+
+
+@contextmanager
+def run_lock(config: Config, wait_seconds: float = 0):
+    """Hold `{data_dir}/.lock` for a whole run; a second run waits or exits 2 naming the holder."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = config.data_dir / ".lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockedError(
+                        f"{config.data_dir}: another run holds the lock: {_holder(lock_path)}; "
+                        "wait for it to finish (or pass --wait SECONDS)"
+                    ) from None
+                time.sleep(0.5)
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv[:6]),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
