@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 from pathlib import Path
 
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", type=Path, required=True)
     r.add_argument("--date", type=_date, required=True)
     r.add_argument("--to", type=_date, default=None, help="last date of a range (inclusive)")
+    r.add_argument(
+        "--verbose", action="store_true", help="log the wall time of every phase to stderr"
+    )
     r.add_argument(
         "--wait",
         type=float,
@@ -86,6 +90,8 @@ def cmd_run(args) -> int:
     from transforms.config import load_config
     from transforms.pipeline import run_range
 
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     config = load_config(args.config)
     results = run_range(config, args.date, args.to or args.date, wait_seconds=args.wait)
     print(summary_table(results))

@@ -72,8 +72,7 @@ def reconcile_date(
         ingest.missing_file_result(s) for s, p in plan if p is None
     ]
     write_file_manifest(stage, results)
-    result = match(config_path, planned.day, stage)
-    result.files, result.reason = results, planned.reason
+    result = pipeline.with_inputs(match(config_path, planned.day, stage), planned, results)
     report(config_path, result, stage)
     result = publish_date(config_path, planned, stage, result)
     publish_summary(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import duckdb
 
@@ -19,7 +20,28 @@ def connect(
         os.makedirs(temp_directory, exist_ok=True)
         con.execute(f"SET temp_directory = {sql_path(temp_directory)}")
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
     return con
+
+
+_UNITS = {
+    "KB": 1e3,
+    "MB": 1e6,
+    "GB": 1e9,
+    "TB": 1e12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+
+
+def split_memory(limit: str, parts: int) -> str:
+    """One of `parts` equal shares of a DuckDB memory limit such as '1GB', in MB."""
+    if parts <= 1:
+        return limit
+    number, unit = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]+)\s*", limit).groups()
+    return f"{int(float(number) * _UNITS[unit.upper()] / parts / 1e6)}MB"
 
 
 def connect_for(config) -> duckdb.DuckDBPyConnection:

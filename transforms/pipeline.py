@@ -21,6 +21,7 @@ from transforms.ingest import FileResult, ingest_day
 from transforms.ledger import Ledger, config_digest, inbox_days, lineage
 from transforms.match.runner import load_new_inputs, load_settings, run_steps
 from transforms.state import load_state, write_state
+from transforms.timing import phase
 
 
 @dataclass
@@ -139,10 +140,11 @@ def match_into(config: Config, day: dt.date, stage: Path) -> DateResult:
             "count(*) FILTER (WHERE status = 'CLEARED') FROM report_exceptions"
         ).fetchone()
         result.stats = report_stats(con)
-        _copy(con, "exceptions", "report_exceptions", "status, exception_type, ref", stage)
-        _copy(con, "settlements", "settlements", "channel, settle_date", stage)
-        _copy(con, "matches", f"({matches_sql()})", "order_no", stage)
-        write_state(con, stage)
+        with phase(f"  {day} write exceptions, settlements, matches, state"):
+            _copy(con, "exceptions", "report_exceptions", "status, exception_type, ref", stage)
+            _copy(con, "settlements", "settlements", "channel, settle_date", stage)
+            _copy(con, "matches", f"({matches_sql()})", "order_no", stage)
+            write_state(con, stage)
     finally:
         con.close()
     result.exceptions_path = stage / "exceptions" / "exceptions.parquet"
@@ -150,13 +152,11 @@ def match_into(config: Config, day: dt.date, stage: Path) -> DateResult:
 
 
 def _copy(con, table: str, relation: str, order: str, stage: Path) -> None:
-    names = [n for n, _ in lake.CANONICAL[table]]
+    """COPY a report table, sorted by its unique key so the same day gives the same bytes."""
     cols = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in lake.CANONICAL[table])
-    keys = [k.strip() for k in order.split(",")]
-    sort = ", ".join(keys + [n for n in names if n not in keys])
     target = stage / table / f"{table}.parquet"
     con.execute(
-        f"COPY (SELECT {cols} FROM {relation} ORDER BY {sort}) TO {sql_path(target)} "
+        f"COPY (SELECT {cols} FROM {relation} ORDER BY {order}) TO {sql_path(target)} "
         "(FORMAT parquet)"
     )
 
@@ -241,17 +241,28 @@ def publish_date(
     return result
 
 
+def with_inputs(result: DateResult, planned: PlannedDate, files: list[FileResult]) -> DateResult:
+    """The date's files and why it was computed, for the summary, workbook and artifacts."""
+    result.files, result.reason = files, planned.reason
+    result.stats["computed because"] = planned.reason
+    return result
+
+
 def compute_date(config: Config, planned: PlannedDate, ledger: Ledger) -> DateResult:
     """Ingest, match, report and publish one date; nothing is visible until the publish."""
     stage = publish.new_stage(config, planned.day)
+    day = planned.day
     try:
-        files = ingest_day(config, planned.day, stage, ledger)
+        with phase(f"{day} ingest"):
+            files = ingest_day(config, day, stage, ledger)
         publish.crash_point("ingest")
-        result = match_into(config, planned.day, stage)
-        result.files, result.reason = files, planned.reason
-        write_report(config, result, stage)
+        with phase(f"{day} match and write state"):
+            result = with_inputs(match_into(config, day, stage), planned, files)
+        with phase(f"{day} workbook"):
+            write_report(config, result, stage)
         publish.crash_point("workbook")
-        return publish_date(config, planned, stage, result)
+        with phase(f"{day} publish"):
+            return publish_date(config, planned, stage, result)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -261,7 +272,8 @@ def prepare(config: Config, start: dt.date, end: dt.date) -> tuple[Ledger, list[
     """Under the lock: clean up after crashed runs, refresh the ledger, plan the dates."""
     publish.clean_leftovers(config)
     ledger = Ledger(config)
-    todo = plan(config, start, end, ledger)
+    with phase("plan (ledger: stat every inbox file, hash the changed ones)"):
+        todo = plan(config, start, end, ledger)
     ledger.save()
     return ledger, todo
 

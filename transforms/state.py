@@ -21,7 +21,7 @@ class Carried:
     name: str  # file name under state/ and key of lake.STATE
     prev: str  # table the steps read
     next: str  # table the steps write
-    order: str  # sort key: the same state gives the same bytes
+    order: str  # a unique sort key: the same state gives the same bytes
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,12 @@ CARRIED = (
     Carried("bank", "prev_bank", "next_bank", "account_no, bank_txn_id"),
     Carried("settle_frozen", "prev_settle_frozen", "next_settle_frozen", "channel, trade_date"),
     Carried("settle_match", "prev_settle_match", "next_settle_match", "channel, settle_date"),
-    Carried("input_findings", "prev_input_findings", "next_input_findings", "exception_type, ref"),
+    Carried(
+        "input_findings",
+        "prev_input_findings",
+        "next_input_findings",
+        "exception_type, ref, biz_date, file_name, line_no, detail",
+    ),
 )
 DELTAS = (
     Delta("order_keys", "hist_order_keys", "recent_order_keys", "next_order_keys", "order_no"),
@@ -52,7 +57,11 @@ DELTAS = (
     ),
     Delta("bank_keys", "hist_bank_keys", None, "next_bank_keys", "account_no, bank_txn_id"),
     Delta(
-        "installments", "hist_installments", None, "next_installments", "loan_no, installment_no"
+        "installments",
+        "hist_installments",
+        None,
+        "next_installments",
+        "loan_no, installment_no, settled_on, owed, collected",  # every column: rows may repeat
     ),
 )
 
@@ -106,11 +115,8 @@ def write_state(con, version: Path) -> None:
     for name, table, order in [(c.name, c.next, c.order) for c in CARRIED] + [
         (d.name, d.next, d.order) for d in DELTAS
     ]:
-        names = [n for n, _ in lake.STATE[name]]
         cols = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in lake.STATE[name])
-        keys = [k.strip() for k in order.split(",")]
-        sort = ", ".join(keys + [n for n in names if n not in keys])
         con.execute(
-            f"COPY (SELECT {cols} FROM {table} ORDER BY {sort}) "
+            f"COPY (SELECT {cols} FROM {table} ORDER BY {order}) "
             f"TO {sql_path(state_file(version, name))} (FORMAT parquet)"
         )

@@ -9,15 +9,21 @@ WITH settled AS (
     SELECT n.order_no FROM new_platform_orders n
     SEMI JOIN recent_order_keys k ON k.order_no = n.order_no
     UNION ALL
-    SELECT n.order_no FROM new_platform_orders n
-    SEMI JOIN hist_order_keys k ON k.order_no = n.order_no
-    WHERE n.biz_date < (SELECT recent_from FROM params) OR n.biz_date IS NULL
+    SELECT order_no FROM hist_order_keys WHERE order_no IN {{keys:late_orders.order_no}}
 ),
 arrived AS (
     SELECT * FROM new_platform_orders
     ANTI JOIN settled USING (order_no)
+),
+candidates AS MATERIALIZED (
+    SELECT * FROM prev_orders UNION ALL BY NAME SELECT * FROM arrived
+),
+repeated AS (
+    -- delivered more than once: the latest delivery wins (window over these keys only)
+    SELECT order_no FROM candidates GROUP BY order_no HAVING count(*) > 1
 )
-SELECT *
-FROM (SELECT * FROM prev_orders UNION ALL BY NAME SELECT * FROM arrived)
+SELECT * FROM candidates ANTI JOIN repeated USING (order_no)
+UNION ALL
+SELECT * FROM (SELECT * FROM candidates SEMI JOIN repeated USING (order_no))
 QUALIFY row_number() OVER (
     PARTITION BY order_no ORDER BY inbox_date DESC, file_name DESC, line_no DESC) = 1

@@ -10,12 +10,15 @@ see transforms/state.py) and the settings tables; outputs are the report tables
 from __future__ import annotations
 
 import datetime as dt
+import re
 from importlib import resources
 from pathlib import Path
 
 from transforms import lake
 from transforms.config import Config
 from transforms.duck import sql_path
+from transforms.textio import sql_str
+from transforms.timing import phase
 
 NEW_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects")
 
@@ -97,11 +100,34 @@ def load_settings(con, config: Config, as_of: dt.date) -> None:
         con.executemany("INSERT INTO channel_counterparties VALUES (?, ?)", pairs)
 
 
+# `{{keys:table.column}}` in a step becomes the column's distinct values as a literal
+# list: a filter on a history view with a literal list is checked against each Parquet
+# row group's min/max, so looking up a few keys reads the row groups that can hold
+# them, not the whole history (a join would scan it all).
+KEYS = re.compile(r"\{\{keys:(\w+)\.(\w+)\}\}")
+MAX_LITERAL_KEYS = 20_000
+
+
+def expand_keys(con, sql: str) -> str:
+    def literal(m: re.Match) -> str:
+        table, column = m.group(1), m.group(2)
+        values = con.execute(
+            f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL "
+            f"ORDER BY 1 LIMIT {MAX_LITERAL_KEYS + 1}"
+        ).fetchall()
+        if len(values) > MAX_LITERAL_KEYS:
+            return f"(SELECT {column} FROM {table})"
+        return "(" + ", ".join(["NULL"] + [sql_str(v) for (v,) in values]) + ")"
+
+    return KEYS.sub(literal, sql)
+
+
 def run_steps(con) -> None:
-    """Run every step on inputs already present as raw_* relations plus the settings tables."""
+    """Run every step on the new_*, prev_*/hist_* and settings tables, in order."""
     for name, sql in steps():
         try:
-            con.execute(sql)
+            with phase(f"  match step {name}"):
+                con.execute(expand_keys(con, sql))
         except Exception as exc:
             exc.add_note(f"in matching step {name}.sql")
             raise
