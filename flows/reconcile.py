@@ -30,7 +30,9 @@ def normalize_file(
     config_path: str, source_name: str, path: str, stage: str, delivery: Delivery
 ) -> ingest.FileResult:
     config = load_config(config_path)
-    return ingest.ingest_file(config, config.source(source_name), Path(path), Path(stage), delivery)
+    source = config.source(source_name)
+    share = ingest.INGEST_WORKERS  # as many files at once as the flow's task runner runs
+    return ingest.ingest_file(config, source, Path(path), Path(stage), delivery, share=share)
 
 
 @task(cache_policy=NO_CACHE)
@@ -55,7 +57,7 @@ def publish_date(
     return pipeline.publish_date(load_config(config_path), planned, Path(stage), result)
 
 
-@flow(name="reconcile-date")
+@flow(name="reconcile-date", task_runner=ThreadPoolTaskRunner(max_workers=ingest.INGEST_WORKERS))
 def reconcile_date(
     config_path: str, planned: pipeline.PlannedDate, deliveries: list[Delivery]
 ) -> pipeline.DateResult:
@@ -94,7 +96,7 @@ def publish_summary(result: pipeline.DateResult) -> None:
     )
 
 
-@flow(name="reconcile", task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(name="reconcile", task_runner=ThreadPoolTaskRunner(max_workers=ingest.INGEST_WORKERS))
 def reconcile(config_path: str, start: dt.date, end: dt.date | None = None) -> list[str]:
     """Reconcile each date from start to end (inclusive), in date order, first recomputing
     any earlier date whose published state is missing or stale. Returns workbook paths."""

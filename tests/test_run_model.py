@@ -266,3 +266,19 @@ def test_ten_generated_days_give_the_same_outputs_however_they_are_run(tmp_path)
     a, b = parquet(ranged), parquet(singles)
     assert len(a) > 10 * days and a.keys() == b.keys()
     assert [k for k in a if a[k] != b[k]] == []
+
+
+def test_clean_up_touches_only_duckdb_spill_files_in_a_shared_temp_directory(tmp_path):
+    shared = tmp_path / "shared_tmp"
+    shared.mkdir()
+    (shared / "someone_elses.txt").write_text("keep me", encoding="utf-8")
+    (shared / "duckdb_temp_storage-0.tmp").write_bytes(b"left by a crashed run")
+    config_path = write_inbox(
+        tmp_path, {0: [order("P0", 0, 100)]}, {0: [debit("T0", "P0", 0, 100)]}
+    )
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(f'temp_directory = "{shared}"\n' + text, encoding="utf-8")
+    config = load_config(config_path)
+    assert config.spill_dir == shared
+    run_date(config, day(0))
+    assert sorted(p.name for p in shared.iterdir()) == ["someone_elses.txt"]

@@ -166,7 +166,11 @@ def clean_leftovers(config: Config) -> list[Path]:
             for stale in folder.rglob(".staging-*"):
                 shutil.rmtree(stale, ignore_errors=True)
                 removed.append(stale)
-    shutil.rmtree(config.spill_dir, ignore_errors=True)
+    if config.spill_dir.is_dir():  # only DuckDB's own spill files: the folder may be shared
+        for spilled in config.spill_dir.glob("duckdb_temp*"):
+            if spilled.is_file():
+                spilled.unlink(missing_ok=True)
+                removed.append(spilled)
     return removed
 
 
