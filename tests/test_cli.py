@@ -70,3 +70,14 @@ def test_unreadable_input_exits_2_and_keeps_everything_else(tmp_path, capsys):
     ).fetchall()
     assert kept[0][0] > 0
     assert (tmp_path / "data/reports/recon_2026-11-01.xlsx").exists()
+
+
+def test_a_range_ending_before_it_starts_exits_2(tmp_path, capsys):
+    config = tmp_path / "recon.toml"
+    config.write_text(
+        'inbox = "inbox"\ndata_dir = "data"\n[[sources]]\nname = "p"\nrole = "platform"\n'
+        'format = "platform_export"\nglob = "p*.csv"\n',
+        encoding="utf-8",
+    )
+    code = main(["run", "--config", str(config), "--date", "2026-11-05", "--to", "2026-11-01"])
+    assert code == 2 and "--to 2026-11-01 is before --date 2026-11-05" in capsys.readouterr().err

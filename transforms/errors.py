@@ -29,3 +29,7 @@ class UnrecognizedFormat(ReconError):
         tried = "\n".join(f"  - {name}: {why}" for name, why in reasons)
         super().__init__(f"{path}: unrecognized format; formats tried:\n{tried}")
         self.path, self.reasons = path, reasons
+
+
+class UsageError(ReconError):
+    """A command asked for something impossible (e.g. a range that ends before it starts)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from transforms import lake, publish
 from transforms.config import Config
 from transforms.duck import connect_for, sql_path
+from transforms.errors import UsageError
 from transforms.ingest import FileResult, ingest_day
 from transforms.ledger import Ledger, config_digest, inbox_days, lineage
 from transforms.match.runner import load_new_inputs, load_settings, run_steps
@@ -56,7 +57,7 @@ def plan(config: Config, start: dt.date, end: dt.date, ledger: Ledger) -> list[P
     """The dates to compute, in order: the requested range, any earlier date whose
     published state is missing or stale, and published later dates built on a change."""
     if end < start:
-        raise ValueError(f"--to {end} is before --date {start}")
+        raise UsageError(f"--to {end} is before --date {start}; expected a range in date order")
     published = publish.published_days(config)
     first = min([start, *inbox_days(config)])
     last = max([end, *published])
