@@ -2,7 +2,7 @@
 -- resolve by themselves (a counterpart not yet delivered); NULL means the
 -- difference is certain the moment both records are in.
 CREATE OR REPLACE TABLE findings_orders AS
-WITH pairs AS MATERIALIZED (
+WITH pairs AS (
     SELECT o.order_no, o.status AS p_status, o.amount AS p_amount, o.biz_date, o.borrower_id,
            o.file_name, o.line_no, o.source AS p_source,
            o.loan_no, o.installment_no, o.installment_due, o.paid_at,
