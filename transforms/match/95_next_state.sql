@@ -3,7 +3,8 @@
 -- of a matched pair stays with it, so tomorrow pairs it the same way. Items that
 -- leave play keep only their keys (for re-deliveries and late duplicates), their
 -- installment's collected amount and their share of the settlement sums.
--- The per-date deltas are views: they are read once, by the COPY that writes them.
+-- The deltas are tables, not views: a view's joins and the COPY's sort at once ran out of
+-- memory at 10M rows a day; a table can spill between the two.
 CREATE OR REPLACE TABLE finding_keys AS
 SELECT DISTINCT order_no, channel, channel_txn_id FROM findings_orders
 UNION
@@ -41,7 +42,7 @@ CREATE OR REPLACE TABLE next_bank AS
 SELECT b.* FROM stg_bank_lines b
 SEMI JOIN findings_bank f ON f.account_no = b.account_no AND f.bank_txn_id = b.bank_txn_id;
 
-CREATE OR REPLACE VIEW next_order_keys AS
+CREATE OR REPLACE TABLE next_order_keys AS
 SELECT o.order_no, o.order_type, o.status, o.amount, o.channel,
        coalesce(m.channel_txn_id, r.channel_txn_id) AS channel_txn_id, o.biz_date,
        o.loan_no, o.installment_no, (SELECT as_of FROM params) AS settled_on
@@ -50,19 +51,19 @@ ANTI JOIN kept_orders k USING (order_no)
 LEFT JOIN match_orders m USING (order_no)
 LEFT JOIN match_refunds r USING (order_no);
 
-CREATE OR REPLACE VIEW next_txn_keys AS
+CREATE OR REPLACE TABLE next_txn_keys AS
 SELECT t.channel, t.channel_txn_id, t.txn_type, t.merchant_order_no, t.status, t.amount,
        t.biz_date, (SELECT as_of FROM params) AS settled_on
 FROM stg_channel_txns t
 ANTI JOIN kept_txns k USING (channel, channel_txn_id);
 
-CREATE OR REPLACE VIEW next_bank_keys AS
+CREATE OR REPLACE TABLE next_bank_keys AS
 SELECT b.account_no, b.bank_txn_id, b.value_date, b.direction, b.amount,
        (SELECT as_of FROM params) AS settled_on
 FROM stg_bank_lines b
 ANTI JOIN next_bank n ON n.account_no = b.account_no AND n.bank_txn_id = b.bank_txn_id;
 
-CREATE OR REPLACE VIEW next_installments AS
+CREATE OR REPLACE TABLE next_installments AS
 SELECT o.loan_no, o.installment_no, o.installment_due AS owed, o.amount AS collected,
        (SELECT as_of FROM params) AS settled_on
 FROM stg_platform_orders o
