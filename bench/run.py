@@ -389,11 +389,15 @@ def _git(*args: str) -> str:
         return ""
 
 
+def run_mode(args: argparse.Namespace) -> str:
+    mode = "quick" if args.quick else "full"
+    return f"{mode}, without {', '.join(args.skip)}" if args.skip else mode
+
+
 def markdown(bench: Bench, info: dict, args: argparse.Namespace) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    mode = "quick" if args.quick else "full"
     lines = [
-        f"## {now} · {mode} · commit {info['commit']}",
+        f"## {now} · {run_mode(args)} · commit {info['commit']}",
         "",
         f"Machine: {info['nproc']} cores, {info.get('memory_gib', '?')} GiB, {info.get('cpu')}. "
         f"Python {info['python']}, DuckDB {info['duckdb']}, pyarrow {info['pyarrow']}, "
@@ -443,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     info = machine()
     print(
-        f"recon bench ({'quick' if args.quick else 'full'}) in {out}: {info['nproc']} cores, "
+        f"recon bench ({run_mode(args)}) in {out}: {info['nproc']} cores, "
         f"{info.get('memory_gib', '?')} GiB, {info.get('cpu')}; commit {info['commit']}"
     )
     print(_header_text())
