@@ -1,12 +1,6 @@
-"""Canonical table schemas, partition paths, and staged writes swapped in by rename."""
+"""Canonical table schemas: the lake's tables, the state tables, and typed selects of them."""
 
 from __future__ import annotations
-
-import os
-import shutil
-import uuid
-from contextlib import contextmanager
-from pathlib import Path
 
 MONEY = "DECIMAL(18,2)"
 INSTANT = "TIMESTAMPTZ"  # UTC instant; biz_date carries the local calendar date
@@ -265,55 +259,3 @@ def canonical_select_sql(
         else:
             parts.append(f"CAST(NULL AS {typ}) AS {name}")
     return f"SELECT {', '.join(parts)} FROM {relation}"
-
-
-def partition_dir(root: Path, table: str, **keys: str) -> Path:
-    path = root / table
-    for key, value in keys.items():
-        path = path / f"{key}={value}"
-    return path
-
-
-def glob_parquet(root: Path, table: str, *keys: str) -> str:
-    """Glob of a table's Parquet files, one `key=*` level per partition key.
-
-    Naming every level keeps staging folders (`.staging-...`) out of the read.
-    """
-    return str(Path(root, table, *(f"{k}=*" for k in keys), "*.parquet"))
-
-
-def swap_dir(new_dir: Path, final_dir: Path) -> None:
-    """Put `new_dir` in place of `final_dir` by rename; readers never see a half-written folder."""
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    retired = final_dir.parent / f".retired-{final_dir.name}-{uuid.uuid4().hex[:12]}"
-    if final_dir.exists():
-        os.rename(final_dir, retired)
-    os.rename(new_dir, final_dir)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-@contextmanager
-def staged_partition(final_dir: Path):
-    """Yield a private folder beside `final_dir`; on success it replaces `final_dir`."""
-    final_dir = Path(final_dir)
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = final_dir.parent / f".staging-{final_dir.name}-{uuid.uuid4().hex[:12]}"
-    staging.mkdir()
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    swap_dir(staging, final_dir)
-
-
-def atomic_file(final_path: Path):
-    """Return a staging path beside `final_path`, and a commit() that renames it into place."""
-    final_path = Path(final_path)
-    final_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final_path.parent / f".{final_path.name}.{uuid.uuid4().hex[:12]}.tmp"
-
-    def commit() -> None:
-        os.replace(tmp, final_path)
-
-    return tmp, commit
