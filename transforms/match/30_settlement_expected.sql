@@ -2,7 +2,10 @@
 -- (pays - refunds - fees) on trade date + its settle lag. Transactions already
 -- settled out of play count through the frozen sums carried in the state; the
 -- ones in play count live, so a status change in play moves the expectation.
-CREATE OR REPLACE TABLE settlement_sums AS
+-- The frozen sums plus the successful transactions of a table (or view) named `txns`,
+-- per channel and trade date. 95_next_state.sql freezes the transactions leaving play
+-- with the same macro.
+CREATE OR REPLACE MACRO frozen_plus(txns) AS TABLE
 SELECT channel, trade_date, sum(txn_count) AS txn_count,
        CAST(sum(pay_amount) AS DECIMAL(18,2)) AS pay_amount,
        CAST(sum(refund_amount) AS DECIMAL(18,2)) AS refund_amount,
@@ -16,11 +19,13 @@ FROM (
            coalesce(sum(amount) FILTER (WHERE txn_type = 'REFUND'), 0) AS refund_amount,
            coalesce(sum(fee), 0) AS fee_amount,
            max(inbox_date) AS last_inbox_date
-    FROM stg_channel_txns
+    FROM query_table(txns)
     WHERE status = 'SUCCESS'
     GROUP BY channel, biz_date
 )
 GROUP BY channel, trade_date;
+
+CREATE OR REPLACE TABLE settlement_sums AS SELECT * FROM frozen_plus('stg_channel_txns');
 
 CREATE OR REPLACE TABLE settlement_expected AS
 SELECT t.channel,

@@ -76,26 +76,10 @@ WHERE o.order_type = 'REPAY' AND o.status = 'SUCCESS' AND t.status = 'SUCCESS'
   AND o.order_no NOT IN (SELECT orig_order_no FROM stg_platform_orders
                          WHERE order_type = 'REFUND' AND status = 'SUCCESS' AND orig_order_no IS NOT NULL);
 
-CREATE OR REPLACE TABLE next_settle_frozen AS
-SELECT channel, trade_date, sum(txn_count) AS txn_count,
-       CAST(sum(pay_amount) AS DECIMAL(18,2)) AS pay_amount,
-       CAST(sum(refund_amount) AS DECIMAL(18,2)) AS refund_amount,
-       CAST(sum(fee_amount) AS DECIMAL(18,2)) AS fee_amount,
-       max(last_inbox_date) AS last_inbox_date
-FROM (
-    SELECT * FROM prev_settle_frozen
-    UNION ALL BY NAME
-    SELECT t.channel, t.biz_date AS trade_date, count(*) AS txn_count,
-           coalesce(sum(t.amount) FILTER (WHERE t.txn_type = 'PAY'), 0) AS pay_amount,
-           coalesce(sum(t.amount) FILTER (WHERE t.txn_type = 'REFUND'), 0) AS refund_amount,
-           coalesce(sum(t.fee), 0) AS fee_amount,
-           max(t.inbox_date) AS last_inbox_date
-    FROM stg_channel_txns t
-    ANTI JOIN kept_txns k USING (channel, channel_txn_id)
-    WHERE t.status = 'SUCCESS'
-    GROUP BY t.channel, t.biz_date
-)
-GROUP BY channel, trade_date;
+CREATE OR REPLACE VIEW leaving_txns AS
+SELECT * FROM stg_channel_txns ANTI JOIN kept_txns USING (channel, channel_txn_id);
+
+CREATE OR REPLACE TABLE next_settle_frozen AS SELECT * FROM frozen_plus('leaving_txns');
 
 CREATE OR REPLACE TABLE next_settle_match AS SELECT * FROM match_settlement;
 
