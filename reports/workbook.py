@@ -36,6 +36,7 @@ SUMMARY = "Summary"
 PENDING = "Pending 在途"
 CLEARED = "Cleared today 今日已清"
 SETTLEMENT = "Settlement 结算"
+DISTRIBUTION = "Distribution 清分"
 REJECTED = "Rejected rows 错误行"
 INPUTS = "Inputs 文件"
 
@@ -53,6 +54,7 @@ class ReportInputs:
     files: Path | None = None
     rejects: Path | None = None
     stats: dict[str, object] = field(default_factory=dict)
+    distributions: Path | None = None
 
 
 # ---------------------------------------------------------------------------- masking
@@ -165,6 +167,26 @@ SETTLEMENT_COLS = [
     Col("diff_amount", "money", 14, "diff_amount"),
     Col("status", "text", 10, "status"),
     Col("状态", "text", 10, "status", labels.settlement_status),
+    Col("group_expected", "money", 15, "group_expected"),
+    Col("bank_txn_ids", "text", 30, "bank_txn_ids"),
+    Col("group_id", "text", 30, "group_id"),
+]
+
+DISTRIBUTION_COLS = [
+    Col("recipient", "text", 12, "recipient"),
+    Col("account_no", "text", 24, "account_no"),
+    Col("value_date", "date", 11, "value_date"),
+    Col("expected_amount", "money", 15, "expected_amount"),
+    Col("paid_amount", "money", 15, "paid_amount"),
+    Col("paid_value_date", "date", 14, "paid_value_date"),
+    Col("paid_bank_txn_ids", "text", 24, "paid_bank_txn_ids"),
+    Col("received_amount", "money", 15, "received_amount"),
+    Col("received_bank_txn_ids", "text", 24, "received_bank_txn_ids"),
+    Col("diff_amount", "money", 14, "diff_amount"),
+    Col("status", "text", 10, "status"),
+    Col("状态", "text", 10, "status", labels.settlement_status),
+    Col("settle_items", "text", 40, "settle_items"),
+    Col("detail", "text", 50, "detail", mask_text),
 ]
 
 REJECT_COLS = [
@@ -578,6 +600,8 @@ def write_workbook(report_date: dt.date, inputs: ReportInputs, out_path: Path) -
             # Read once: the sheets query the day's exceptions ~20 times (each type, summary).
             con.execute("CREATE TEMP TABLE exc AS SELECT * FROM exc_in")
             _create_view(con, "stl", inputs.settlements, CANONICAL["settlements"], report_date)
+            dist = CANONICAL["distributions"]
+            _create_view(con, "dst", inputs.distributions, dist, report_date)
             _create_view(con, "fls", inputs.files, CANONICAL["files"])
             _create_view(con, "rej", inputs.rejects, CANONICAL["rejects"] + LINEAGE)
             _render(con, report_date, inputs.stats, tmp)
@@ -611,6 +635,8 @@ def _render(con, report_date: dt.date, stats: dict[str, object], path: Path) -> 
     cleared = w.table(CLEARED, _exception_cols(True), _batches(con, by_status, ["CLEARED"]))
     stl = "SELECT * FROM stl ORDER BY settle_date, channel, trade_date"
     w.table(SETTLEMENT, SETTLEMENT_COLS, _batches(con, stl))
+    dst = "SELECT * FROM dst ORDER BY value_date, recipient"
+    w.table(DISTRIBUTION, DISTRIBUTION_COLS, _batches(con, dst))
     rej = "SELECT * FROM rej ORDER BY source, file_name, line_no"
     w.table(REJECTED, REJECT_COLS, _batches(con, rej))
     files = "SELECT * FROM fls ORDER BY source, file_name"

@@ -28,6 +28,8 @@ SOURCE_DEFAULTS = {
     "settle_lag_days": 1,
     "settle_window_days": 2,
     "required": True,
+    "distribution_lag_days": 0,  # lender/fee accounts: value date of 清分 after the credit arrives
+    "distribution_window_days": 2,  # ... and how many days later it may still arrive
 }
 
 
@@ -44,9 +46,19 @@ class Source:
     pending_days: int = SOURCE_DEFAULTS["pending_days"]
     settle_lag_days: int = SOURCE_DEFAULTS["settle_lag_days"]
     settle_window_days: int = SOURCE_DEFAULTS["settle_window_days"]
+    distribution_lag_days: int = SOURCE_DEFAULTS["distribution_lag_days"]
+    distribution_window_days: int = SOURCE_DEFAULTS["distribution_window_days"]
     bank_counterparty: tuple[str, ...] = ()
     required: bool = True
     options: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def recipient(self) -> str | None:
+        """The 清分 recipient a lender or fee account stands for: its lender code, FEE by default
+        for the fee account; None for other sources."""
+        if self.role != "bank" or self.account_role == "collection":
+            return None
+        return self.lender_code or ("FEE" if self.account_role == "fee" else None)
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,8 @@ _SOURCE_KEYS = {
     "pending_days": int,
     "settle_lag_days": int,
     "settle_window_days": int,
+    "distribution_lag_days": int,
+    "distribution_window_days": int,
     "bank_counterparty": list,
     "required": bool,
     "options": dict,
@@ -196,7 +210,13 @@ def parse_config(raw: dict, path: Path) -> Config:
             raise ConfigError(
                 path, f"{where}.lender_code", "required for a lender account (the lender's code)"
             )
-        for key in ("pending_days", "settle_lag_days", "settle_window_days"):
+        for key in (
+            "pending_days",
+            "settle_lag_days",
+            "settle_window_days",
+            "distribution_lag_days",
+            "distribution_window_days",
+        ):
             if entry.get(key, 0) < 0:
                 raise ConfigError(path, f"{where}.{key}", "must be 0 or more")
         values = {**SOURCE_DEFAULTS, **entry}

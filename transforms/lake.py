@@ -96,11 +96,32 @@ CANONICAL: dict[str, list[tuple[str, str]]] = {
         ("refund_amount", MONEY),
         ("fee_amount", MONEY),
         ("expected_net", MONEY),
-        ("bank_txn_id", "VARCHAR"),
-        ("bank_value_date", "DATE"),
-        ("bank_amount", MONEY),
-        ("diff_amount", MONEY),
+        ("bank_txn_id", "VARCHAR"),  # the first credit of its group
+        ("bank_value_date", "DATE"),  # the latest credit of its group
+        ("bank_amount", MONEY),  # the group's credits, summed
+        ("diff_amount", MONEY),  # bank_amount - group_expected
         ("status", "VARCHAR"),  # MATCHED | MISMATCH | MISSING | PENDING
+        ("group_id", "VARCHAR"),  # items and credits matched together (batch or split)
+        ("bank_txn_ids", "VARCHAR"),  # every credit of the group, comma-separated
+        ("group_expected", MONEY),  # the expected nets of the group's items, summed
+    ],
+    # Layer C: one row per (recipient, value date) of 清分, per report date. A recipient is a
+    # lender code, or FEE for the platform fee account.
+    "distributions": [
+        ("report_date", "DATE"),
+        ("recipient", "VARCHAR"),
+        ("account_no", "VARCHAR"),
+        ("value_date", "DATE"),
+        ("expected_amount", MONEY),  # the recipient's share of the settlements that arrived
+        ("paid_amount", MONEY),  # the debit from the collection account
+        ("paid_bank_txn_ids", "VARCHAR"),
+        ("paid_value_date", "DATE"),
+        ("received_amount", MONEY),  # the credit on the recipient's own statement, if it has one
+        ("received_bank_txn_ids", "VARCHAR"),
+        ("diff_amount", MONEY),  # paid - expected
+        ("status", "VARCHAR"),  # MATCHED | MISMATCH | MISSING | PENDING
+        ("settle_items", "VARCHAR"),  # CHANNEL:settle date items whose shares it distributes
+        ("detail", "VARCHAR"),
     ],
     # Layer A pairs: platform order <-> channel transaction, per report date.
     "matches": [
@@ -163,13 +184,41 @@ STATE: dict[str, list[tuple[str, str]]] = {
         ("bank_txn_id", "VARCHAR"),
         ("bank_value_date", "DATE"),
         ("bank_amount", MONEY),
+        ("group_id", "VARCHAR"),
     ],
+    # Per (channel, trade date, recipient): the 清分 shares of transactions that left play.
+    "share_frozen": [
+        ("channel", "VARCHAR"),
+        ("trade_date", "DATE"),
+        ("recipient", "VARCHAR"),
+        ("amount", MONEY),
+    ],
+    # Layer C pairings kept from one date to the next.
+    "dist_match": [
+        ("recipient", "VARCHAR"),
+        ("value_date", "DATE"),
+        ("account_no", "VARCHAR"),
+        ("bank_txn_id", "VARCHAR"),
+        ("paid_value_date", "DATE"),
+        ("paid_amount", MONEY),
+        ("received_account_no", "VARCHAR"),
+        ("received_bank_txn_id", "VARCHAR"),
+        ("received_value_date", "DATE"),
+        ("received_amount", MONEY),
+    ],
+    # Differences that stay open until resolved: input problems and data conflicts.
     "input_findings": [
         ("exception_type", "VARCHAR"),
         ("ref", "VARCHAR"),
         ("biz_date", "DATE"),
         ("pending_days", "INTEGER"),
         ("evidence_date", "DATE"),
+        ("channel", "VARCHAR"),
+        ("order_no", "VARCHAR"),
+        ("channel_txn_id", "VARCHAR"),
+        ("bank_txn_id", "VARCHAR"),
+        ("expected_amount", MONEY),
+        ("actual_amount", MONEY),
         ("detail", "VARCHAR"),
         ("file_name", "VARCHAR"),
         ("line_no", "BIGINT"),
@@ -184,6 +233,17 @@ STATE: dict[str, list[tuple[str, str]]] = {
         ("biz_date", "DATE"),
         ("loan_no", "VARCHAR"),
         ("installment_no", "INTEGER"),
+        # the rest of the content, so a re-delivery that differs is a DATA_CONFLICT
+        ("orig_order_no", "VARCHAR"),
+        ("borrower_id", "VARCHAR"),
+        ("lender_code", "VARCHAR"),
+        ("principal", MONEY),
+        ("interest", MONEY),
+        ("fee", MONEY),
+        ("penalty", MONEY),
+        ("installment_due", MONEY),
+        ("file_name", "VARCHAR"),
+        ("line_no", "BIGINT"),
         ("settled_on", "DATE"),
     ],
     "txn_keys": [
@@ -194,6 +254,10 @@ STATE: dict[str, list[tuple[str, str]]] = {
         ("status", "VARCHAR"),
         ("amount", MONEY),
         ("biz_date", "DATE"),
+        ("fee", MONEY),
+        ("orig_channel_txn_id", "VARCHAR"),
+        ("file_name", "VARCHAR"),
+        ("line_no", "BIGINT"),
         ("settled_on", "DATE"),
     ],
     "bank_keys": [
@@ -201,6 +265,16 @@ STATE: dict[str, list[tuple[str, str]]] = {
         ("bank_txn_id", "VARCHAR"),
         ("value_date", "DATE"),
         ("direction", "VARCHAR"),
+        ("amount", MONEY),
+        ("counterparty_account", "VARCHAR"),
+        ("file_name", "VARCHAR"),
+        ("line_no", "BIGINT"),
+        ("settled_on", "DATE"),
+    ],
+    # Successful platform refunds that left play: what each original has had refunded.
+    "refunds": [
+        ("orig_order_no", "VARCHAR"),
+        ("order_no", "VARCHAR"),
         ("amount", MONEY),
         ("settled_on", "DATE"),
     ],

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from transforms.config import Config, Source
 
 # Bump when matching or state logic changes: every published date becomes stale.
-STATE_VERSION = "6"
+STATE_VERSION = "7"
 
 LEDGER_SCHEMA = pa.schema(
     [

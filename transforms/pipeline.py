@@ -141,9 +141,10 @@ def match_into(config: Config, day: dt.date, stage: Path) -> DateResult:
             "count(*) FILTER (WHERE status = 'CLEARED') FROM report_exceptions"
         ).fetchone()
         result.stats = report_stats(con)
-        with phase(f"  {day} write exceptions, settlements, matches, state"):
+        with phase(f"  {day} write exceptions, settlements, distributions, matches, state"):
             _copy(con, "exceptions", "report_exceptions", "status, exception_type, ref", stage)
             _copy(con, "settlements", "settlements", "channel, settle_date", stage)
+            _copy(con, "distributions", "distributions", "recipient, value_date", stage)
             _copy(con, "matches", f"({matches_sql()})", "order_no", stage)
             write_state(con, stage)
     finally:
@@ -175,14 +176,16 @@ def matches_sql() -> str:
 
 
 def report_stats(con) -> dict[str, object]:
-    orders, matched, txns, settle_total, settle_matched = con.execute(
+    orders, matched, txns, settle_total, settle_matched, dist_total, dist_matched = con.execute(
         """
         SELECT (SELECT count(*) FROM stg_platform_orders WHERE biz_date = p.as_of AND order_type = 'REPAY'),
                (SELECT count(*) FROM stg_platform_orders o JOIN match_orders m USING (order_no)
                  WHERE o.biz_date = p.as_of),
                (SELECT count(*) FROM stg_channel_txns WHERE biz_date = p.as_of),
                (SELECT count(*) FROM settlements WHERE settle_date = p.as_of),
-               (SELECT count(*) FROM settlements WHERE settle_date = p.as_of AND status = 'MATCHED')
+               (SELECT count(*) FROM settlements WHERE settle_date = p.as_of AND status = 'MATCHED'),
+               (SELECT count(*) FROM distributions WHERE value_date = p.as_of),
+               (SELECT count(*) FROM distributions WHERE value_date = p.as_of AND status = 'MATCHED')
         FROM params p
         """
     ).fetchone()
@@ -198,6 +201,8 @@ def report_stats(con) -> dict[str, object]:
         "settlements due today": settle_total,
         "settlements matched": settle_matched,
         "settlement match rate": rate(settle_matched, settle_total),
+        "distributions due today": dist_total,
+        "distributions matched": dist_matched,
     }
 
 
@@ -208,6 +213,7 @@ def write_report(config: Config, result: DateResult, stage: Path) -> Path:
     inputs = ReportInputs(
         exceptions=stage / "exceptions" / "exceptions.parquet",
         settlements=stage / "settlements" / "settlements.parquet",
+        distributions=stage / "distributions" / "distributions.parquet",
         files=stage / "files" / "manifest.parquet",
         rejects=stage / "rejects" / "*" / "*.parquet",
         stats=result.stats,

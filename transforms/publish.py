@@ -27,7 +27,7 @@ from transforms.errors import ReconError
 
 MANIFEST = "MANIFEST.json"
 INPUT_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects", "files")
-REPORT_TABLES = ("exceptions", "settlements", "matches")
+REPORT_TABLES = ("exceptions", "settlements", "distributions", "matches")
 STAGING_PREFIX = ".staging-"
 
 

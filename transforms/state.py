@@ -38,12 +38,23 @@ CARRIED = (
     Carried("txns", "prev_txns", "next_txns", "channel, channel_txn_id, txn_type"),
     Carried("bank", "prev_bank", "next_bank", "account_no, bank_txn_id"),
     Carried("settle_frozen", "prev_settle_frozen", "next_settle_frozen", "channel, trade_date"),
-    Carried("settle_match", "prev_settle_match", "next_settle_match", "channel, settle_date"),
+    Carried(
+        "settle_match",
+        "prev_settle_match",
+        "next_settle_match",
+        "channel, settle_date, account_no, bank_txn_id",
+    ),
+    Carried(
+        "share_frozen", "prev_share_frozen", "next_share_frozen", "channel, trade_date, recipient"
+    ),
+    Carried(
+        "dist_match", "prev_dist_match", "next_dist_match", "recipient, value_date, bank_txn_id"
+    ),
     Carried(
         "input_findings",
         "prev_input_findings",
         "next_input_findings",
-        "exception_type, ref, biz_date, file_name, line_no, detail",
+        "exception_type, ref, biz_date, file_name, line_no, detail, channel_txn_id",
     ),
 )
 DELTAS = (
@@ -56,6 +67,7 @@ DELTAS = (
         "channel, channel_txn_id, txn_type",
     ),
     Delta("bank_keys", "hist_bank_keys", None, "next_bank_keys", "account_no, bank_txn_id"),
+    Delta("refunds", "hist_refunds", None, "next_refunds", "orig_order_no, order_no"),
     Delta(
         "installments",
         "hist_installments",

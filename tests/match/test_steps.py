@@ -5,13 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
-
-from transforms import lake
 from transforms.config import parse_config
-from transforms.duck import connect
 from transforms.match.runner import load_settings, run_steps
-from transforms.state import load_state
 
 D1 = dt.date(2026, 11, 1)
 
@@ -38,20 +33,6 @@ CONFIG = {
         {"name": "bank", "role": "bank", "format": "cn_bank", "glob": "b*.csv", "pending_days": 1},
     ],
 }
-
-
-@pytest.fixture
-def con():
-    c = connect(threads=1)
-    for table in ("platform_orders", "channel_txns", "bank_lines", "rejects"):
-        cols = ", ".join(f"{n} {t}" for n, t in lake.columns(table))
-        c.execute(f"CREATE TABLE new_{table} ({cols}, inbox_date DATE)")
-    c.execute(
-        "CREATE TABLE new_files (source VARCHAR, file_name VARCHAR, status VARCHAR, error VARCHAR, inbox_date DATE)"
-    )
-    load_state(c, None, [], D1)
-    yield c
-    c.close()
 
 
 def order(con, order_no, amount="100.00", status="SUCCESS", day=D1, **extra):

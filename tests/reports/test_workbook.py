@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from reports import labels, workbook
 from reports.workbook import (
     CLEARED,
+    DISTRIBUTION,
     INPUTS,
     PENDING,
     REJECTED,
@@ -217,6 +218,7 @@ def test_sheets_headers_formats_and_masking(tmp_path: Path, day_inputs: ReportIn
         PENDING,
         CLEARED,
         SETTLEMENT,
+        DISTRIBUTION,
         REJECTED,
         INPUTS,
     ]
@@ -369,7 +371,7 @@ def test_missing_inputs_give_a_valid_workbook(tmp_path: Path, kind: str):
         data = ReportInputs(nothing, nothing, nothing, nothing, {})
     path = write_workbook(DAY, data, tmp_path / "report.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == [SUMMARY, PENDING, CLEARED, SETTLEMENT, REJECTED, INPUTS]
+    assert wb.sheetnames == [SUMMARY, PENDING, CLEARED, SETTLEMENT, DISTRIBUTION, REJECTED, INPUTS]
     for name in wb.sheetnames[1:]:
         assert wb[name].max_row == 1 and header(wb[name])[0]
     assert header(wb[SETTLEMENT])[:2] == ["channel", "settle_date"]

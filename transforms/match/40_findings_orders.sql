@@ -14,8 +14,10 @@ WITH pairs AS (
       ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id AND t.txn_type = 'PAY'
 ),
 refunded_txns AS (
-    SELECT DISTINCT channel, orig_channel_txn_id AS channel_txn_id
+    -- a debit counts as refunded once its refunds add up to it
+    SELECT channel, orig_channel_txn_id AS channel_txn_id, sum(amount) AS refunded
     FROM stg_channel_txns WHERE txn_type = 'REFUND' AND status = 'SUCCESS'
+    GROUP BY ALL
 ),
 refunded_orders AS (
     SELECT DISTINCT orig_order_no AS order_no
@@ -96,7 +98,8 @@ FROM unmatched_debits t
 JOIN source_pending s ON s.source = t.source
 LEFT JOIN match_orders m ON m.order_no = t.merchant_order_no
 LEFT JOIN known_orders k ON k.order_no = t.merchant_order_no
-ANTI JOIN refunded_txns r ON r.channel = t.channel AND r.channel_txn_id = t.channel_txn_id
+ANTI JOIN refunded_txns r
+  ON r.channel = t.channel AND r.channel_txn_id = t.channel_txn_id AND r.refunded >= t.amount
 UNION ALL
 SELECT 'DUPLICATE_DEBIT', order_no, biz_date, NULL, evidence_date, channel, order_no, channel_txn_id,
        greatest(owed - (paid_so_far - p_amount), 0), p_amount, borrower_id, card_no,

@@ -1,4 +1,6 @@
--- Refunds recorded on one side only (or with different amounts).
+-- Refunds recorded on one side only (or with different amounts), refunds that take
+-- more than what remains of their original, and refunds whose original is not in
+-- the inputs (pending while it may still arrive).
 CREATE OR REPLACE TABLE findings_refunds AS
 SELECT 'REFUND_UNMATCHED' AS exception_type, o.order_no AS ref, o.biz_date, s.pending_days,
        o.inbox_date AS evidence_date, o.channel, o.order_no, o.channel_txn_id,
@@ -24,3 +26,23 @@ FROM match_refunds m
 JOIN stg_platform_orders o USING (order_no)
 JOIN stg_channel_txns t ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id AND t.txn_type = 'REFUND'
 WHERE o.amount <> t.amount
+UNION ALL
+SELECT 'REFUND_UNMATCHED', n.order_no, n.biz_date, NULL, n.inbox_date, n.channel, n.order_no,
+       n.channel_txn_id, greatest(n.original_amount - (n.refunded_so_far - n.amount), 0), n.amount,
+       n.borrower_id, NULL,
+       format('refunds of {} total {}, more than its amount {}', n.orig_order_no,
+              CAST(n.refunded_so_far AS VARCHAR), CAST(n.original_amount AS VARCHAR)),
+       n.file_name, n.line_no
+FROM refund_netting n
+WHERE n.original_status = 'SUCCESS' AND n.refunded_so_far > n.original_amount
+UNION ALL
+SELECT 'REFUND_UNMATCHED', n.order_no, n.biz_date, s.pending_days, n.inbox_date, n.channel, n.order_no,
+       n.channel_txn_id, NULL, n.amount, n.borrower_id, NULL,
+       CASE WHEN n.orig_order_no IS NULL THEN 'refund names no original repayment'
+            WHEN n.original_status IS NULL
+            THEN format('refund of {}, which is not in the inputs', n.orig_order_no)
+            ELSE format('refund of {}, which is {}', n.orig_order_no, n.original_status) END,
+       n.file_name, n.line_no
+FROM refund_netting n
+JOIN source_pending s ON s.source = n.source
+WHERE n.original_status IS DISTINCT FROM 'SUCCESS'

@@ -4,13 +4,25 @@ WITH findings AS (
     SELECT * FROM findings_orders
     UNION ALL BY NAME SELECT * FROM findings_refunds
     UNION ALL BY NAME SELECT * FROM findings_settlement
+    UNION ALL BY NAME SELECT * FROM findings_distribution
     UNION ALL BY NAME SELECT * FROM findings_bank
     UNION ALL BY NAME SELECT * FROM findings_inputs
+),
+noted AS (
+    -- a missing channel debit whose channel file of that day (or the next) was incomplete says so
+    SELECT f.* REPLACE (
+        CASE WHEN n.note IS NULL THEN f.detail ELSE f.detail || '; ' || n.note END AS detail)
+    FROM findings f
+    LEFT JOIN (SELECT channel, day, string_agg(note, '; ' ORDER BY inbox_date) AS note
+               FROM (SELECT *, inbox_date AS day FROM incomplete_notes
+                     UNION ALL SELECT *, CAST(inbox_date - 1 AS DATE) FROM incomplete_notes)
+               GROUP BY channel, day) n
+      ON f.exception_type = 'MISSING_ON_CHANNEL' AND n.channel = f.channel AND n.day = f.biz_date
 ),
 dated AS (
     SELECT *, (SELECT as_of FROM params) AS as_of,
            CAST(datediff('day', biz_date, (SELECT as_of FROM params)) AS INTEGER) AS age
-    FROM findings
+    FROM noted
 )
 SELECT substr(sha256(exception_type || '|' || ref), 1, 16) AS exception_id,
        as_of AS report_date, exception_type, ref,

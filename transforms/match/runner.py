@@ -11,22 +11,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 from transforms import lake
 from transforms.config import Config
 from transforms.duck import sql_path
+from transforms.match.groups import settlement_groups
 from transforms.textio import sql_str
 from transforms.timing import phase
 
 NEW_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects")
 
 
-def steps() -> list[tuple[str, str]]:
+# Steps that are a search rather than set work run as Python between the SQL steps.
+PY_STEPS: dict[str, Callable] = {"32_settlement_groups": settlement_groups}
+
+
+def steps() -> list[tuple[str, str | Callable]]:
+    """(name, SQL text or a function of the connection), in name order."""
     folder = resources.files("transforms.match")
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
-    return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
+    files = [f for f in folder.iterdir() if f.name.endswith(".sql")]
+    found = [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
+    return sorted(found + list(PY_STEPS.items()), key=lambda step: step[0])
 
 
 def load_new_inputs(con, stage: Path, day: dt.date) -> None:
@@ -62,10 +70,10 @@ def load_settings(con, config: Config, as_of: dt.date) -> None:
     con.execute(
         "CREATE OR REPLACE TABLE source_settings (source VARCHAR, role VARCHAR, channel VARCHAR, "
         "pending_days INTEGER, settle_lag_days INTEGER, settle_window_days INTEGER, required BOOLEAN, "
-        "account_role VARCHAR)"
+        "account_role VARCHAR, recipient VARCHAR)"
     )
     con.executemany(
-        "INSERT INTO source_settings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO source_settings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 s.name,
@@ -76,13 +84,14 @@ def load_settings(con, config: Config, as_of: dt.date) -> None:
                 s.settle_window_days,
                 s.required,
                 s.account_role if s.role == "bank" else None,
+                s.recipient,
             )
             for s in config.sources
         ],
     )
     con.execute(
         "CREATE OR REPLACE VIEW source_pending AS "
-        "SELECT source, pending_days, required, account_role FROM source_settings"
+        "SELECT source, pending_days, required, account_role, recipient FROM source_settings"
     )
     # One row per channel: if several sources feed one channel, the first one's settings apply.
     con.execute(
@@ -98,6 +107,36 @@ def load_settings(con, config: Config, as_of: dt.date) -> None:
     pairs = sorted({(s.channel, c) for s in config.by_role("channel") for c in s.bank_counterparty})
     if pairs:
         con.executemany("INSERT INTO channel_counterparties VALUES (?, ?)", pairs)
+    load_recipients(con, config)
+
+
+def load_recipients(con, config: Config) -> None:
+    """Layer C settings: each 清分 recipient (lender code or FEE) with its account, lag and
+    window, and the identifiers (account number, names) a collection debit to it carries."""
+    con.execute(
+        "CREATE OR REPLACE TABLE recipients (recipient VARCHAR, source VARCHAR, account_no VARCHAR, "
+        "lag_days INTEGER, window_days INTEGER)"
+    )
+    con.execute("CREATE OR REPLACE TABLE recipient_ids (recipient VARCHAR, identifier VARCHAR)")
+    rows, ids = {}, set()
+    for s in sorted(config.by_role("bank"), key=lambda s: s.name):
+        if s.recipient is None:
+            continue
+        rows.setdefault(
+            s.recipient,
+            (
+                s.recipient,
+                s.name,
+                s.account_no,
+                s.distribution_lag_days,
+                s.distribution_window_days,
+            ),
+        )
+        ids.update((s.recipient, i) for i in (s.account_no, *s.bank_counterparty) if i)
+    if rows:
+        con.executemany("INSERT INTO recipients VALUES (?, ?, ?, ?, ?)", sorted(rows.values()))
+    if ids:
+        con.executemany("INSERT INTO recipient_ids VALUES (?, ?)", sorted(ids))
 
 
 # `{{keys:table.column}}` in a step becomes the column's distinct values as a literal
@@ -124,10 +163,13 @@ def expand_keys(con, sql: str) -> str:
 
 def run_steps(con) -> None:
     """Run every step on the new_*, prev_*/hist_* and settings tables, in order."""
-    for name, sql in steps():
+    for name, step in steps():
         try:
             with phase(f"  match step {name}"):
-                con.execute(expand_keys(con, sql))
+                if callable(step):
+                    step(con)
+                else:
+                    con.execute(expand_keys(con, step))
         except Exception as exc:
             exc.add_note(f"in matching step {name}.sql")
             raise
