@@ -13,7 +13,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS", "2")
 
 DEMO_START = dt.date(2026, 11, 1)
-DEMO_DAYS = 5
+DEMO_DAYS = 10
 
 
 @dataclass

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from tests.conftest import DEMO_DAYS, DEMO_START
 from transforms.config import load_config
 from transforms.generate import generate
 
@@ -14,7 +15,7 @@ from transforms.generate import generate
 def test_flow_reconciles_a_date(prefect_harness, tmp_path, demo_run):
     from flows.reconcile import reconcile
 
-    config_path = generate(tmp_path, dt.date(2026, 11, 1), 5, 40, seed=11)
+    config_path = generate(tmp_path, DEMO_START, DEMO_DAYS, 40, seed=11)  # the demo_run inbox
     day = dt.date(2026, 11, 4)
     workbooks = reconcile(str(config_path), day, day)
     # The earlier dates had no published state: the flow computed them first, in order.

@@ -34,6 +34,7 @@ from transforms.generate.model import (
     COLLECTION_ACCOUNT,
     COLLECTION_NAME,
     COUNTERPARTY,
+    FEE,
     FEE_ACCOUNT,
     FEE_PER_MILLE,
     LENDER_ACCOUNTS,
@@ -43,7 +44,10 @@ from transforms.generate.model import (
     Order,
     Txn,
     World,
+    allinpay_file,
+    amend_file,
     fee_fen,
+    platform_file,
     yuan,
     yuan_thousands,
 )
@@ -57,15 +61,16 @@ from transforms.generate.wechat import (
     WechatWriter,
     write_wechat,
 )
-from transforms.generate.world import CHUNK_ORDERS, Generator
+from transforms.generate.world import CHUNK_ORDERS, Extras, Generator
 
 __all__ = [
     "ALIPAY", "ALIPAY_ACCOUNT", "ALIPAY_HEADER", "ALLINPAY", "ALLINPAY_HEADER", "BANK_HEADER",
-    "CHANNELS", "CHUNK_ORDERS", "COLLECTION_ACCOUNT", "COLLECTION_NAME", "COUNTERPARTY",
+    "CHANNELS", "CHUNK_ORDERS", "COLLECTION_ACCOUNT", "COLLECTION_NAME", "COUNTERPARTY", "FEE",
     "FEE_ACCOUNT", "FEE_PER_MILLE", "LENDER_ACCOUNTS", "LENDERS", "PLATFORM_HEADER", "WECHAT",
     "WECHAT_HEADER", "WECHAT_LEGACY_HEADER", "WECHAT_LEGACY_SUMMARY", "WECHAT_SUMMARY",
-    "BankLine", "FileSink", "Generator", "Order", "Txn", "World", "ccb_rows", "config_text",
-    "fee_fen", "generate", "generate_counted", "write_alipay", "write_allinpay", "write_bank_csv", "write_bank_xlsx",
+    "BankLine", "Extras", "FileSink", "Generator", "Order", "Txn", "World", "allinpay_file",
+    "amend_file", "ccb_rows", "config_text", "fee_fen", "generate", "generate_counted",
+    "platform_file", "write_alipay", "write_allinpay", "write_bank_csv", "write_bank_xlsx",
     "write_camt053", "write_mt940", "write_platform", "write_wechat", "yuan", "yuan_thousands",
 ]  # fmt: skip
 
@@ -97,12 +102,13 @@ class FileSink:
         self.folder = self.inbox / day.isoformat()
         self.folder.mkdir(parents=True)
         stamp = f"{day:%Y%m%d}"
-        self.platform = PlatformWriter(self.folder / f"platform_orders_{stamp}.csv")
+        self.platform = PlatformWriter(self.folder / platform_file(day))
         self.channels = {
             WECHAT: WechatWriter(self.folder / f"wechatpay_All_{stamp}.csv", legacy),
             ALIPAY: AlipayWriter(self.folder / f"alipay_{stamp}.csv.zip", day, orders // 3),
-            ALLINPAY: AllinpayWriter(self.folder / f"allinpay_{stamp}.txt"),
+            ALLINPAY: AllinpayWriter(self.folder / allinpay_file(day)),
         }
+        self.undelivered: list[str] = []
 
     def orders(self, day: dt.date, cols: OrderCols) -> None:
         self._count(day, "platform", len(cols))
@@ -112,9 +118,24 @@ class FileSink:
         self._count(day, cols.channel, len(cols))
         self.channels[cols.channel].write(cols)
 
+    def extras(self, day: dt.date, extras: Extras) -> None:
+        if extras.bad_lines:
+            self.platform.write_raw(extras.bad_lines)
+        if extras.amend is not None:
+            of_day, cols = extras.amend
+            w = PlatformWriter(self.folder / amend_file(of_day))
+            w.write(cols)
+            w.close()
+        if extras.unlisted:
+            self.channels[ALLINPAY].unlisted(TxnCols.from_txns(ALLINPAY, extras.unlisted))
+        self.undelivered = list(extras.undelivered)
+
     def bank(self, day: dt.date, lines: list[BankLine]) -> None:
         for prefix, writer, account, suffix in STATEMENTS:
             mine = [b for b in lines if b.account == account[0]]
+            if prefix in self.undelivered:  # the bank booked the lines; the file never came
+                self.balances[prefix] += sum(b.amount for b in mine)
+                continue
             path = self.folder / f"{prefix}_{day:%Y%m%d}.{suffix}"
             self.balances[prefix] = writer(path, account, day, mine, self.balances[prefix])
 
@@ -126,7 +147,7 @@ class FileSink:
             # The channel re-sends yesterday's file unchanged: it must count once.
             yesterday = day - dt.timedelta(days=1)
             shutil.copyfile(self.previous, self.folder / f"allinpay_{yesterday:%Y%m%d}_resend.txt")
-        self.previous = self.folder / f"allinpay_{day:%Y%m%d}.txt"
+        self.previous = self.folder / allinpay_file(day)
         self.seconds[day.isoformat()] = round(time.perf_counter() - self.started, 3)
 
 

@@ -67,7 +67,7 @@ class AlipayWriter:
     def write(self, t: TxnCols) -> None:
         if not len(t):
             return
-        assert t.channel == ALIPAY
+        assert t.channel == ALIPAY and t.failed is None
         r = t.refund
         signed = t.amount.copy()
         signed[r] = -signed[r]

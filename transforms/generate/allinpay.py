@@ -22,7 +22,7 @@ class AllinpayWriter:
     def write(self, t: TxnCols) -> None:
         if not len(t):
             return
-        assert t.channel == ALLINPAY
+        assert t.channel == ALLINPAY and t.failed is None
         fee = t.fee
         self.count += len(t)
         self.amount += int(t.amount.sum())
@@ -43,6 +43,12 @@ class AllinpayWriter:
             t.card,
         ]
         write_lines(self.out, cols, "|", "\n")
+
+    def unlisted(self, t: TxnCols) -> None:
+        """Rows the trailer counts that the file lacks (a file cut short by the channel)."""
+        self.count += len(t)
+        self.amount += int(t.amount.sum())
+        self.fees += int(t.fee.sum())
 
     def close(self) -> None:
         self.out.write(f"TRAILER|{self.count}|{self.amount}|{self.fees}\n".encode())

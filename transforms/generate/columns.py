@@ -7,7 +7,7 @@ every row of a file goes through one formatting path.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import BinaryIO
 
 import numpy as np
@@ -152,6 +152,18 @@ class OrderCols:
     def amount(self) -> np.ndarray:
         return self.principal + self.interest + self.fee + self.penalty
 
+    def take(self, rows: np.ndarray) -> OrderCols:
+        """The given rows (positions), as a new `OrderCols` (copies)."""
+
+        def pick(col):
+            if isinstance(col, np.ndarray):
+                return col[rows]
+            if isinstance(col, pa.Array | pa.ChunkedArray):
+                return pc.take(col, pa.array(rows))
+            return col  # one value for every row
+
+        return OrderCols(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
+
     @classmethod
     def from_orders(cls, orders: list[Order]) -> OrderCols:
         def ints(name: str) -> np.ndarray:
@@ -246,6 +258,7 @@ class TxnCols:
     card: Text  # the card number as the channel masks it: 622202******1234
     orig_txn_id: Text = ""
     orig_order_no: Text = ""
+    failed: np.ndarray | None = None  # bool: a failed debit (no fee); None: every row succeeded
 
     def __len__(self) -> int:
         return len(self.channel_txn_id)
@@ -253,7 +266,8 @@ class TxnCols:
     @property
     def fee(self) -> np.ndarray:
         code = np.full(len(self), CHANNELS.index(self.channel), dtype=np.int8)
-        return fee_of(code, self.amount, self.refund)
+        fee = fee_of(code, self.amount, self.refund)
+        return fee if self.failed is None else np.where(self.failed, 0, fee)
 
     @classmethod
     def from_txns(cls, channel: str, txns: list[Txn]) -> TxnCols:
@@ -268,6 +282,9 @@ class TxnCols:
             card=strings([t.card_no[:6] + "******" + t.card_no[-4:] for t in txns]),
             orig_txn_id=strings([t.orig_txn_id for t in txns]),
             orig_order_no=strings([t.orig_order_no for t in txns]),
+            failed=np.array([t.status != "SUCCESS" for t in txns], dtype=bool)
+            if any(t.status != "SUCCESS" for t in txns)
+            else None,
         )
 
     def to_txns(self, file_day: dt.date) -> list[Txn]:
@@ -276,6 +293,7 @@ class TxnCols:
         def texts(col: Text) -> list[str]:
             return [col] * n if isinstance(col, str) else col.to_pylist()
 
+        failed = [False] * n if self.failed is None else self.failed.tolist()
         return [
             Txn(
                 self.channel,
@@ -288,8 +306,9 @@ class TxnCols:
                 otid,
                 ono,
                 card,
+                "FAILED" if bad else "SUCCESS",
             )  # fmt: skip
-            for tid, mo, rf, amt, t, otid, ono, card in zip(
+            for tid, mo, rf, amt, t, otid, ono, card, bad in zip(
                 texts(self.channel_txn_id),
                 texts(self.merchant_order_no),
                 self.refund.tolist(),
@@ -298,6 +317,7 @@ class TxnCols:
                 texts(self.orig_txn_id),
                 texts(self.orig_order_no),
                 texts(self.card),
+                failed,
                 strict=True,
             )  # fmt: skip
         ]

@@ -24,8 +24,25 @@ LENDER_ACCOUNTS = {
 }
 FEE_ACCOUNT = ("11050162640000000321", "某某科技有限公司服务费户")
 LENDERS = ("LENDER_A", "LENDER_B")
+FEE = "FEE"  # the platform's share (fee) in 清分, paid to FEE_ACCOUNT
+RECIPIENTS = (*LENDERS, FEE)
 FEE_PER_MILLE = {WECHAT: 6, ALLINPAY: 3, ALIPAY: 6}
 STATUSES = ("SUCCESS", "FAILED", "PROCESSING")
+LENDER_B_SOURCE = "lender_b_account"  # the config's source name of the lender_b_* statements
+
+
+def platform_file(day: dt.date) -> str:
+    return f"platform_orders_{day:%Y%m%d}.csv"
+
+
+def amend_file(day: dt.date) -> str:
+    """A re-delivery of `day`'s platform orders (in a later day's folder)."""
+    return f"platform_orders_{day:%Y%m%d}_amend.csv"
+
+
+def allinpay_file(day: dt.date) -> str:
+    return f"allinpay_{day:%Y%m%d}.txt"
+
 
 EPOCH = dt.datetime(1970, 1, 1)  # times are naive local wall clock; held as seconds since EPOCH
 
@@ -93,9 +110,12 @@ class Txn:
     orig_txn_id: str = ""
     orig_order_no: str = ""
     card_no: str = ""
+    status: str = "SUCCESS"  # or FAILED (a failed debit: no fee, not settled)
 
     @property
     def fee(self) -> int:
+        if self.status != "SUCCESS":
+            return 0
         f = fee_fen(self.channel, self.amount)
         return -f if self.txn_type == "REFUND" else f
 
@@ -121,7 +141,12 @@ class World:
     txns: list[Txn] = field(default_factory=list)
     bank: list[BankLine] = field(default_factory=list)
     answers: list[tuple[str, str, str]] = field(default_factory=list)
-    noise_refs: list[str] = field(default_factory=list)  # orders that look odd but are fine
+    noise_refs: list[str] = field(default_factory=list)  # refs that look odd but are fine
+    # The irregular deliveries (`Extras`), per inbox day:
+    bad_lines: dict[dt.date, list[str]] = field(default_factory=dict)  # end of platform export
+    amendments: list[tuple[dt.date, dt.date, list[Order]]] = field(default_factory=list)
+    unlisted: list[Txn] = field(default_factory=list)  # in a trailer's totals, not in the file
+    undelivered: list[tuple[str, dt.date]] = field(default_factory=list)  # (file prefix, day)
 
     @property
     def dates(self) -> list[dt.date]:

@@ -57,6 +57,10 @@ class PlatformWriter:
         ]
         write_lines(self.out, cols, ",", "\n")
 
+    def write_raw(self, lines: list[str]) -> None:
+        """Lines as they are (an unreadable row, for the reader to reject)."""
+        self.out.write("".join(line + "\n" for line in lines).encode())
+
     def close(self) -> None:
         self.out.close()
 

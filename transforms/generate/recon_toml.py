@@ -7,9 +7,15 @@ from transforms.generate.model import (
     ALLINPAY,
     COLLECTION_ACCOUNT,
     COUNTERPARTY,
+    FEE,
     FEE_ACCOUNT,
+    LENDER_ACCOUNTS,
+    LENDER_B_SOURCE,
     WECHAT,
 )
+
+# 清分 is paid the day its settlement credit arrives (lag 0), or up to 2 days later.
+DISTRIBUTION = "distribution_lag_days = 0\ndistribution_window_days = 2"
 
 
 def config_text() -> str:
@@ -73,14 +79,18 @@ format = "mt940"
 glob = "lender_a_*.sta"
 account_role = "lender"
 lender_code = "LENDER_A"
+account_no = "{LENDER_ACCOUNTS["LENDER_A"][0]}"
+{DISTRIBUTION}
 
 [[sources]]
-name = "lender_b_account"
+name = "{LENDER_B_SOURCE}"
 role = "bank"
 format = "camt053"
 glob = "lender_b_*.xml"
 account_role = "lender"
 lender_code = "LENDER_B"
+account_no = "{LENDER_ACCOUNTS["LENDER_B"][0]}"
+{DISTRIBUTION}
 
 [[sources]]
 name = "fee_account"
@@ -88,5 +98,7 @@ role = "bank"
 format = "cn_bank"
 glob = "fee_account_*.xlsx"
 account_role = "fee"
+lender_code = "{FEE}"
 account_no = "{FEE_ACCOUNT[0]}"
+{DISTRIBUTION}
 """

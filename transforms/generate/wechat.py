@@ -48,6 +48,8 @@ class WechatWriter:
         self.order_total += int(t.amount[~r].sum())
         self.fees += int(fee.sum())
         amount = yuan_text(t.amount)
+        # A failed payment (PAYERROR) is listed with its amount and no fee.
+        status = "SUCCESS" if t.failed is None else choose(t.failed, "PAYERROR", "SUCCESS")
         fee_text = yuan_text(fee)  # the bill states fees to 1e-5 yuan; ours are whole fen
         values = {
             "交易时间": time_text(t.time),
@@ -59,7 +61,7 @@ class WechatWriter:
             "商户订单号": choose(r, t.orig_order_no, t.merchant_order_no),
             "用户标识": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
             "交易类型": "JSAPI",
-            "交易状态": choose(r, "REFUND", "SUCCESS"),
+            "交易状态": choose(r, "REFUND", status),
             "付款银行": "CMB_DEBIT",
             "货币种类": "CNY",
             "应结订单金额": choose(r, "0.00", amount),

@@ -5,7 +5,24 @@ Each day has `orders` platform orders drawn in bulk as numpy columns (a chunk of
 hand-made rows as Python objects: noise that looks odd but is fine, and the injected
 differences listed in the answer key. Every id is a per-day sequence number behind the date
 (`PO20261101000000042`), so ids never collide at any scale. A day's bank statements need only
-the day before's totals, so nothing but those totals outlives a day.
+the totals of the settlement items still unpaid, so little but those totals outlives a day.
+
+Where each injected difference and each piece of noise goes is fixed in `Generator.__init__`
+by day offset: a run of 7 days or more holds every exception code of SPEC §6, each dated no
+later than the last day but two so it ages past its pending window (the missing file is the
+last day's); shorter runs skip what does not fit.
+
+Settlement and 清分 are generated as the matching expects them:
+
+- A channel settles, per settle date (the trade date + 1), the net of its successful
+  transactions (payments - refunds - fees): one credit on the settle date, except the injected
+  missing and short credits, a holiday batch (three settle dates paid by one credit on the
+  third) and a split settlement (one settle date paid by two credits).
+- 清分 shares are per (channel, settle date, recipient): a successful repayment matched to the
+  channel's first successful debit of it gives principal + interest + penalty to its lender
+  and fee to FEE; a successful refund matched to a channel refund takes its own split back.
+  A settlement item's shares are paid out on the value date of its credit (the last credit of
+  its group), lag 0, one debit per recipient a day; an item never credited is never paid out.
 
 `Generator.run(sink)` hands each day's rows to a sink: `generate()` streams them into files,
 `Generator.build()` collects them as objects (`World`) for tests.
@@ -17,6 +34,7 @@ import datetime as dt
 import random
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -31,25 +49,42 @@ from transforms.generate.model import (
     COLLECTION_ACCOUNT,
     COLLECTION_NAME,
     COUNTERPARTY,
+    FEE,
     FEE_ACCOUNT,
     LENDER_ACCOUNTS,
+    LENDER_B_SOURCE,
     LENDERS,
     WECHAT,
     BankLine,
     Order,
     Txn,
     World,
+    allinpay_file,
+    platform_file,
     seconds,
 )
 
 CHUNK_ORDERS = 1_000_000  # part of the seed: changing it changes the generated data
 FAILED_SHARE = 0.03
+SHORT_SETTLEMENT = 1234  # fen missing from the short settlement credit
+DAY = dt.timedelta(days=1)
+
+
+@dataclass
+class Extras:
+    """A day's irregular deliveries."""
+
+    bad_lines: list[str] = field(default_factory=list)  # appended to the day's platform export
+    amend: tuple[dt.date, OrderCols] | None = None  # an earlier day's orders, delivered again
+    unlisted: list[Txn] = field(default_factory=list)  # Allinpay debits its trailer counts
+    undelivered: list[str] = field(default_factory=list)  # statement file prefixes not delivered
 
 
 class Sink(Protocol):
     def begin_day(self, day: dt.date, legacy: bool, orders: int) -> None: ...
     def orders(self, day: dt.date, cols: OrderCols) -> None: ...
     def txns(self, day: dt.date, cols: TxnCols) -> None: ...  # listed in that day's files
+    def extras(self, day: dt.date, extras: Extras) -> None: ...  # after orders and txns
     def bank(self, day: dt.date, lines: list[BankLine]) -> None: ...
     def end_day(self, day: dt.date) -> None: ...
 
@@ -69,6 +104,16 @@ class ObjectSink:
     def txns(self, day: dt.date, cols: TxnCols) -> None:
         self.world.txns.extend(cols.to_txns(day))
 
+    def extras(self, day: dt.date, extras: Extras) -> None:
+        w = self.world
+        if extras.bad_lines:
+            w.bad_lines[day] = list(extras.bad_lines)
+        if extras.amend is not None:
+            of_day, cols = extras.amend
+            w.amendments.append((day, of_day, cols.to_orders()))
+        w.unlisted.extend(extras.unlisted)
+        w.undelivered.extend((prefix, day) for prefix in extras.undelivered)
+
     def bank(self, day: dt.date, lines: list[BankLine]) -> None:
         self.world.bank.extend(lines)
 
@@ -87,13 +132,40 @@ class Generator:
         self.world = World(start, days)
         self.per_day = orders
         self.seed = seed
+        self.last_anomaly = self.world.last - 2 * DAY
+        last = days - 1  # day offsets from start
+        aged = last - 2  # the last day whose differences age past their pending window
+
+        def on(offset: int) -> dt.date:
+            return start + offset * DAY
+
         # Settlement differences go on the first and the last settle date old enough to age past
         # the settle window; those channels have debits every day (the noise below).
-        self.last_anomaly = self.world.last - dt.timedelta(days=2)
-        first_settle = start + dt.timedelta(days=1)
-        aged = first_settle <= self.last_anomaly
-        self.missing = (ALLINPAY, first_settle) if aged else None
-        self.short = (WECHAT, self.last_anomaly) if aged else None
+        fits = aged >= 1
+        self.missing = (ALLINPAY, on(1)) if fits else None
+        self.short = (WECHAT, on(aged)) if fits else None
+        # LENDER_A's 清分 of one value date is one fen short.
+        self.short_share = ("LENDER_A", on(aged)) if fits else None
+        # The first day's Allinpay file lacks a debit its trailer counts. Its settlement item
+        # (settle date start + 1) is the missing one: no settlement or 清分 difference besides.
+        self.cut_file = on(0) if self.missing else None
+        self.unexplained_debit = on(min(1, aged))
+        self.refund_alone = on(min(1, aged))  # a platform refund the channel never made
+        self.failed = on(min(2, aged))  # a debit the channel failed
+        self.conflict = on(min(2, aged))  # three of its orders are delivered again the next day
+        self.bad_row = on(min(3, aged))  # an unreadable line in the platform export
+        self.over_refund = on(min(3, aged - 1)) if fits else None  # refunded past the amount
+        self.missing_file = ("lender_b", self.world.last)
+        # Noise. A holiday batch on a channel with no settlement difference; a split credit.
+        self.holiday = (ALIPAY, (on(2), on(3), on(4))) if last >= 4 else None
+        self.split = (ALLINPAY, on(min(3, last)))
+        self.late_fee = on(1)  # FEE 清分 of this value date is paid the next day
+        self.partial_refunds = on(max(0, min(5, aged - 1)))  # refunded in part, twice
+        self.early_refund = on(max(0, min(4, aged - 2)))  # refunded two days later
+        # Carried from day to day by bank_lines():
+        self.held: list[tuple[int, dict[str, int]]] = []  # the holiday batch's items until paid
+        self.due: dict[dt.date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.overdue: dict[dt.date, list[tuple[str, int]]] = defaultdict(list)
 
     def build(self) -> World:
         """The whole world as objects (tests; small sizes)."""
@@ -104,39 +176,92 @@ class Generator:
 
     def run(self, sink: Sink) -> None:
         w = self.world
+        # Per settle date: each channel's expected net, and its 清分 shares per recipient.
         net: dict[dt.date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        shares: dict[dt.date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        carried: list[Txn] = []  # hand-made debits listed in a later day's file
+        shares: dict[dt.date, dict[str, dict[str, int]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(int))
+        )
+        later_orders: list[Order] = []  # hand-made orders of a later day (made with their original)
+        later_txns: list[Txn] = []  # hand-made transactions listed in a later day's file
+        amend: tuple[dt.date, OrderCols] | None = None
         for i, day in enumerate(w.dates):
             # Every third day the channel still sends its legacy 24-column layout.
             sink.begin_day(day, legacy=i % 3 == 1, orders=self.per_day)
-            settle = day + dt.timedelta(days=1)  # every debit of the day is dated the day
-            for orders, card4 in self.bulk(i, day):
+            extras = Extras(amend=amend)
+            amend = None
+            settle = day + DAY  # every debit of the day is dated the day
+            written = 0  # platform rows
+            for chunk, (orders, card4) in enumerate(self.bulk(i, day)):
                 sink.orders(day, orders)
-                ok = orders.status == 0
-                for channel in CHANNELS:
+                written += len(orders)
+                if chunk == 0 and day == self.conflict:
+                    amend = self.amendment(day, orders)
+                kept, fees = self.shares(orders)
+                for code, channel in enumerate(CHANNELS):
                     txns = channel_txns(orders, channel, card4)
                     sink.txns(day, txns)
                     net[settle][channel] += int(txns.amount.sum() - txns.fee.sum())
-                for code, lender in enumerate(LENDERS):
-                    mine = ok & (orders.lender == code)
-                    shares[settle][lender] += int(
-                        (orders.principal + orders.interest + orders.penalty)[mine].sum()
-                    )
-                shares[settle]["FEE"] += int(orders.fee[ok].sum())
+                    item = shares[settle][channel]
+                    for k, name in enumerate(LENDERS):
+                        item[name] += int(kept[code, k])
+                        item[FEE] += int(fees[code, k])
             hand = HandMade(self, i, day, first_seq=self.per_day)
             hand.noise()
             if day <= self.last_anomaly:
                 hand.layer_a_anomalies(variant=i)
-            sink.orders(day, OrderCols.from_orders(hand.orders))
-            listed = carried + [t for t in hand.txns if t.file_day == day]
-            carried = [t for t in hand.txns if t.file_day > day]
+            hand.injections()
+            made = later_orders + hand.orders
+            listed = [o for o in made if o.created_at.date() <= day]
+            later_orders = [o for o in made if o.created_at.date() > day]
+            sink.orders(day, OrderCols.from_orders(listed))
+            written += len(listed)
+            made_txns = later_txns + hand.txns
+            listed_txns = [t for t in made_txns if t.file_day <= day]
+            later_txns = [t for t in made_txns if t.file_day > day]
             for channel in CHANNELS:
-                mine = [t for t in listed if t.channel == channel]
-                sink.txns(day, TxnCols.from_txns(channel, mine))
+                mine_txns = [t for t in listed_txns if t.channel == channel]
+                sink.txns(day, TxnCols.from_txns(channel, mine_txns))
+            if day == self.bad_row:
+                extras.bad_lines.append(hand.unreadable_order())
+                # line 1 is the header: the appended line is the one after the last row
+                hand.answer("REJECTED_ROW", f"{platform_file(day)}:{written + 2}", day)
+            extras.unlisted = hand.unlisted
+            prefix, undelivered = self.missing_file
+            if day == undelivered:
+                extras.undelivered.append(prefix)
+                hand.answer("MISSING_FILE", f"{LENDER_B_SOURCE}:{day.isoformat()}", day)
+            sink.extras(day, extras)
             hand.add_totals(net, shares)
             sink.bank(day, hand.bank_lines(net.pop(day, {}), shares.pop(day, {})))
             sink.end_day(day)
+
+    @staticmethod
+    def shares(orders: OrderCols) -> tuple[np.ndarray, np.ndarray]:
+        """清分 of a bulk chunk's successful orders (each has one debit, on its own channel), per
+        [channel, lender]: principal + interest + penalty, and fee. bincount sums in float64,
+        exactly here: whole fen, every partial sum far below 2**53 (a chunk is at most
+        `CHUNK_ORDERS` rows of at most 3,100.00 yuan)."""
+        cells = len(CHANNELS) * len(LENDERS)
+        cell = orders.channel.astype(np.intp) * len(LENDERS) + orders.lender
+        cell = np.where(orders.status == 0, cell, cells)  # failed orders: a cell of their own
+        kept = orders.principal + orders.interest + orders.penalty
+        sums = [np.bincount(cell, weights=w, minlength=cells + 1) for w in (kept, orders.fee)]
+        return tuple(np.rint(s[:cells]).astype(np.int64).reshape(len(CHANNELS), -1) for s in sums)
+
+    def amendment(self, day: dt.date, orders: OrderCols) -> tuple[dt.date, OrderCols] | None:
+        """Three of the day's ordinary orders, delivered again the next day: two byte-for-byte
+        as before (counted once), one with 1.00 moved from principal to interest (amount
+        unchanged): a DATA_CONFLICT."""
+        rows = np.flatnonzero(orders.status == 0)[:3]
+        if len(rows) < 3:
+            return None
+        again = orders.take(rows)
+        again.principal[2] -= 100
+        again.interest[2] += 100
+        order_no = again.order_no.to_pylist()
+        self.world.answers.append(("DATA_CONFLICT", order_no[2], day.isoformat()))
+        self.world.noise_refs.extend(order_no[:2])
+        return day, again
 
     def bulk(self, index: int, day: dt.date) -> Iterator[tuple[OrderCols, np.ndarray]]:
         """The day's ordinary orders, chunk by chunk, with the last four digits of each card."""
@@ -207,8 +332,9 @@ class HandMade:
         self.gen, self.world, self.index, self.day = gen, gen.world, index, day
         self.rng = random.Random(f"recon-generate/{gen.seed}/{index}")
         self.seq = first_seq  # bulk rows use 1 .. first_seq
-        self.orders: list[Order] = []
-        self.txns: list[Txn] = []
+        self.orders: list[Order] = []  # may include orders of a later day (refunds)
+        self.txns: list[Txn] = []  # may include transactions listed in a later day's file
+        self.unlisted: list[Txn] = []  # counted by a channel file's trailer, not listed
 
     def next_id(self, prefix: str, width: int = 9) -> str:
         self.seq += 1
@@ -223,8 +349,9 @@ class HandMade:
             return f"{day:%Y%m%d}22001{self.seq:015d}"
         return f"TL{day:%y%m%d}{self.seq:012d}"
 
-    def moment(self, lo: int = 8 * 3600, hi: int = 23 * 3600) -> dt.datetime:
-        return dt.datetime.combine(self.day, dt.time()) + dt.timedelta(
+    def moment(self, lo: int = 8 * 3600, hi: int = 23 * 3600, later: int = 0) -> dt.datetime:
+        """A random time of the day (or of `later` days after it) between `lo` and `hi` seconds."""
+        return dt.datetime.combine(self.day + later * DAY, dt.time()) + dt.timedelta(
             seconds=self.rng.randrange(lo, hi)
         )
 
@@ -257,6 +384,13 @@ class HandMade:
         order.installment_due = order.amount
         return order
 
+    def paid_order(self, channel: str) -> Order:
+        """An ordinary repayment, debited by the channel."""
+        order = self.new_order(channel=channel)
+        self.orders.append(order)
+        self.settle(order)
+        return order
+
     def card(self) -> str:
         return f"622202{self.rng.randrange(10**9, 10**10)}{self.rng.randrange(100, 1000)}"
 
@@ -280,8 +414,62 @@ class HandMade:
         self.txns.append(txn)
         return txn
 
+    def refund(
+        self, paid: Order, at: dt.datetime, amount: int | None = None, on_channel: bool = True
+    ) -> Order:
+        """A successful refund of `paid` requested at `at` (on its day's platform export): in
+        full, its split mirroring the repayment's, or `amount` of principal only. The channel
+        lists it too, in the file of its day, unless `on_channel` is false."""
+        channel = paid.channel
+        full = amount is None
+        refund = Order(
+            order_no=self.next_id("RF"),
+            order_type="REFUND",
+            orig_order_no=paid.order_no,
+            loan_no=paid.loan_no,
+            installment_no=paid.installment_no,
+            borrower_id=paid.borrower_id,
+            lender_code=paid.lender_code,
+            channel=channel,
+            channel_txn_id="",
+            principal=paid.principal if full else amount,
+            interest=paid.interest if full else 0,
+            fee=paid.fee if full else 0,
+            penalty=paid.penalty if full else 0,
+            installment_due=0,
+            status="SUCCESS",
+            created_at=at,
+            paid_at=at + dt.timedelta(minutes=1),
+        )
+        # Alipay names a refund by the payment's id and the refund request no.
+        refund.channel_txn_id = (
+            f"{paid.channel_txn_id}_{refund.order_no}"
+            if channel == ALIPAY
+            else self.txn_id(channel)
+        )
+        self.orders.append(refund)
+        if on_channel:
+            # WeChat's ALL bill dates a refund row by the original payment's time: so its refunds
+            # here are made on the payment's day (a later one would settle on a past date).
+            when = paid.paid_at if channel == WECHAT else refund.paid_at
+            assert when.date() == refund.paid_at.date(), "a WeChat refund on a later day"
+            self.txns.append(
+                Txn(
+                    channel,
+                    refund.channel_txn_id,
+                    refund.order_no,
+                    "REFUND",
+                    refund.amount,
+                    when,
+                    refund.paid_at.date(),
+                    orig_txn_id=paid.channel_txn_id,
+                    orig_order_no=paid.order_no,
+                )
+            )
+        return refund
+
     def noise(self) -> None:
-        w, day, orders = self.world, self.day, self.orders
+        g, w, day, orders = self.gen, self.world, self.day, self.orders
         # A payment at 23:59:58 whose channel record is in the next day's file.
         late = self.new_order(channel=ALLINPAY)
         late.created_at = dt.datetime.combine(day, dt.time(23, 59, 57))
@@ -289,7 +477,7 @@ class HandMade:
         orders.append(late)
         w.noise_refs.append(late.order_no)
         if day < w.last:
-            self.settle(late, file_day=day + dt.timedelta(days=1))
+            self.settle(late, file_day=day + DAY)
         # An installment repaid in two partial orders.
         first = self.new_order(channel=WECHAT)
         owed = first.amount
@@ -311,48 +499,22 @@ class HandMade:
             self.settle(o)
             w.noise_refs.append(o.order_no)
         # A full refund of a repayment, on both sides (WeChat and Alipay on alternate days).
-        channel = (WECHAT, ALIPAY)[self.index % 2]
-        paid = self.new_order(channel=channel)
-        orders.append(paid)
-        self.settle(paid)
-        refund = Order(
-            order_no=self.next_id("RF"),
-            order_type="REFUND",
-            orig_order_no=paid.order_no,
-            loan_no=paid.loan_no,
-            installment_no=paid.installment_no,
-            borrower_id=paid.borrower_id,
-            lender_code=paid.lender_code,
-            channel=channel,
-            channel_txn_id=self.txn_id(channel),
-            principal=paid.amount,
-            interest=0,
-            fee=0,
-            penalty=0,
-            installment_due=0,
-            status="SUCCESS",
-            created_at=paid.paid_at + dt.timedelta(minutes=10),
-            paid_at=paid.paid_at + dt.timedelta(minutes=11),
-        )
-        orders.append(refund)
+        paid = self.paid_order((WECHAT, ALIPAY)[self.index % 2])
+        refund = self.refund(paid, paid.paid_at + dt.timedelta(minutes=10))
         w.noise_refs.extend([paid.order_no, refund.order_no])
-        if channel == ALIPAY:  # Alipay names a refund by the payment's id and the refund request no
-            refund.channel_txn_id = f"{paid.channel_txn_id}_{refund.order_no}"
-        # WeChat's ALL bill dates a refund row by the original payment's time.
-        when = paid.paid_at if channel == WECHAT else refund.paid_at
-        self.txns.append(
-            Txn(
-                channel,
-                refund.channel_txn_id,
-                refund.order_no,
-                "REFUND",
-                paid.amount,
-                when,
-                day,
-                orig_txn_id=paid.channel_txn_id,
-                orig_order_no=paid.order_no,
-            )
-        )
+        if day == g.partial_refunds:
+            # Two partial refunds of one repayment (30% and 20% of its principal), on both
+            # sides, the second the next day.
+            paid = self.paid_order(ALLINPAY)
+            part = paid.principal // 10
+            one = self.refund(paid, paid.paid_at + dt.timedelta(minutes=10), amount=3 * part)
+            two = self.refund(paid, self.moment(later=1), amount=2 * part)
+            w.noise_refs.extend([paid.order_no, one.order_no, two.order_no])
+        if day == g.early_refund:
+            # A full refund, on both sides, two days after the repayment.
+            paid = self.paid_order(ALLINPAY)
+            refund = self.refund(paid, self.moment(later=2))
+            w.noise_refs.extend([paid.order_no, refund.order_no])
 
     def layer_a_anomalies(self, variant: int) -> None:
         day, orders = self.day, self.orders
@@ -406,64 +568,162 @@ class HandMade:
             self.settle(o)
         self.answer("DUPLICATE_DEBIT", extra.order_no, day)
 
+    def injections(self) -> None:
+        """The differences injected once a run, each on its day (see `Generator.__init__`)."""
+        g, day = self.gen, self.day
+        ten_minutes = dt.timedelta(minutes=10)
+        if day == g.cut_file:
+            # The Allinpay file lost an ordinary debit its trailer still counts: the file fails
+            # its control totals, and the platform's repayment has no channel debit.
+            lost = self.new_order(channel=ALLINPAY)
+            self.orders.append(lost)
+            self.unlisted.append(
+                Txn(
+                    ALLINPAY,
+                    lost.channel_txn_id,
+                    lost.order_no,
+                    "PAY",
+                    lost.amount,
+                    lost.paid_at,
+                    day,
+                    card_no=self.card(),
+                )  # fmt: skip
+            )
+            self.answer("REJECTED_ROW", f"{allinpay_file(day)}:0", day)
+            self.answer("MISSING_ON_CHANNEL", lost.order_no, day)
+        if day == g.refund_alone:
+            # REFUND_UNMATCHED: the platform refunded a repayment; the channel has no refund.
+            paid = self.paid_order(WECHAT)
+            refund = self.refund(paid, paid.paid_at + ten_minutes, on_channel=False)
+            self.answer("REFUND_UNMATCHED", refund.order_no, day)
+        if day == g.failed:
+            # CHANNEL_FAILED: the platform says paid; the channel's bill says PAYERROR.
+            order = self.new_order(channel=WECHAT)
+            self.orders.append(order)
+            self.settle(order).status = "FAILED"
+            self.answer("CHANNEL_FAILED", order.order_no, day)
+        if day == g.over_refund:
+            # REFUND_UNMATCHED: two partial refunds (60% of the amount each), today and
+            # tomorrow, on both sides: the second refunds more than was paid.
+            paid = self.paid_order(ALIPAY)
+            part = paid.amount * 6 // 10
+            self.refund(paid, paid.paid_at + ten_minutes, amount=part)
+            second = self.refund(paid, self.moment(later=1), amount=part)
+            self.answer("REFUND_UNMATCHED", second.order_no, day + DAY)
+
+    def unreadable_order(self) -> str:
+        """A platform export line that cannot be read: its amount is `12.3.4`."""
+        created = self.moment()
+        paid = created + dt.timedelta(seconds=5)
+        return ",".join(
+            [self.next_id("PO"), "REPAY", "", self.next_id("LN"), "1",
+             f"U{self.rng.randrange(10**8, 10**9)}", "LENDER_A", WECHAT, "", "12.3.4", "12.34",
+             "0.00", "0.00", "0.00", "12.34", "SUCCESS", f"{created:%Y-%m-%d %H:%M:%S}",
+             f"{paid:%Y-%m-%d %H:%M:%S}"]
+        )  # fmt: skip
+
     # ---- settlement and the bank ---------------------------------------------------------
 
     def add_totals(self, net: dict, shares: dict) -> None:
-        """Add the hand-made rows to the expected net settlement per (settle day, channel) and to
-        清分 (each lender's principal + interest + penalty, the platform's fee) per settle day,
-        counting each successful platform order once, on its first debit."""
-        for t in self.txns:
-            settle = t.time.date() + dt.timedelta(days=1)
+        """Add the hand-made rows to the expected net settlement per (settle date, channel) and
+        to the 清分 shares per (settle date, channel, recipient): a successful repayment matched
+        to the channel's first successful debit of it gives principal + interest + penalty to
+        its lender and fee to FEE; a successful refund matched to a successful channel refund
+        takes its own split back; both on the channel transaction's trade date + 1."""
+        ok = [t for t in self.txns if t.status == "SUCCESS"]
+        for t in ok:
             signed = t.amount if t.txn_type == "PAY" else -t.amount
-            net[settle][t.channel] += signed - t.fee
-        first_debit: dict[str, Txn] = {}
-        for t in self.txns:
-            if t.txn_type == "PAY":
-                first_debit.setdefault(t.merchant_order_no, t)
+            net[t.time.date() + DAY][t.channel] += signed - t.fee
+        first: dict[tuple[str, str], Txn] = {}
+        for t in ok:
+            first.setdefault((t.txn_type, t.merchant_order_no), t)
         for o in self.orders:
-            t = first_debit.get(o.order_no)
+            kind, sign = ("PAY", 1) if o.order_type == "REPAY" else ("REFUND", -1)
+            t = first.get((kind, o.order_no))
             if o.status != "SUCCESS" or t is None:
                 continue
-            settle = t.time.date() + dt.timedelta(days=1)
-            shares[settle][o.lender_code] += o.principal + o.interest + o.penalty
-            shares[settle]["FEE"] += o.fee
+            item = shares[t.time.date() + DAY][t.channel]
+            item[o.lender_code] += sign * (o.principal + o.interest + o.penalty)
+            item[FEE] += sign * o.fee
 
-    def bank_lines(self, net: dict[str, int], shares: dict[str, int]) -> list[BankLine]:
-        """The day's bank lines: each channel's settlement of the day before's debits (one missing,
-        one short), 清分 to the lender and fee accounts, and one unexplained credit."""
-        day, lines = self.day, []
-        for channel in sorted(net):
+    def bank_lines(self, net: dict[str, int], shares: dict[str, dict[str, int]]) -> list[BankLine]:
+        """The day's bank lines: each channel's settlement of its item of the day (one missing,
+        one short, a holiday batch, a split credit), 清分 of the items credited today (one
+        short, one late), and unexplained lines."""
+        g, w, day, lines = self.gen, self.world, self.day, []
+        channels = set(net)
+        if g.holiday and day == g.holiday[1][-1]:
+            channels.add(g.holiday[0])
+        for channel in sorted(channels):
             ref = f"{channel}:{day.isoformat()}"
-            if (channel, day) == self.gen.missing:
+            amount, items = net.get(channel, 0), [shares.get(channel, {})]
+            if (channel, day) == g.missing:
                 self.answer("SETTLEMENT_MISSING", ref, day)
-                continue
-            amount = net[channel]
-            if (channel, day) == self.gen.short:
-                amount -= 1234
+                continue  # never credited, so never distributed
+            if g.holiday and channel == g.holiday[0] and day in g.holiday[1]:
+                # A holiday batch: one credit on the third of three settle dates pays all three.
+                g.held.append((amount, items[0]))
+                if day != g.holiday[1][-1]:
+                    continue
+                amount, items = sum(a for a, _ in g.held), [s for _, s in g.held]
+                g.held = []
+                w.noise_refs.extend(f"{channel}:{d.isoformat()}" for d in g.holiday[1])
+                credits = [amount]
+            elif (channel, day) == g.split:
+                # One settle date paid by two credits (60% and 40%).
+                credits = [amount * 6 // 10, amount - amount * 6 // 10]
+                w.noise_refs.append(ref)
+            elif (channel, day) == g.short:
+                credits = [amount - SHORT_SETTLEMENT]
                 self.answer("SETTLEMENT_MISMATCH", ref, day)
-            lines.append(
-                BankLine(
-                    day,
-                    self.moment(9 * 3600, 11 * 3600),
-                    amount,
-                    COUNTERPARTY[channel],
-                    "结算款",
-                    self.next_id("CCB", 10),
-                )  # fmt: skip
-            )
-        collection = (COLLECTION_NAME, COLLECTION_ACCOUNT)
-        for who in sorted(shares) if net else ():
-            amount = shares[who]
-            if amount <= 0:
+            else:
+                credits = [amount]
+            for fen in credits:
+                lines.append(
+                    BankLine(
+                        day,
+                        self.moment(9 * 3600, 11 * 3600),
+                        fen,
+                        COUNTERPARTY[channel],
+                        "结算款",
+                        self.next_id("CCB", 10),
+                    )  # fmt: skip
+                )
+            for item in items:  # credited today: distributed today (lag 0)
+                for who, fen in item.items():
+                    g.due[day][who] += fen
+        payouts = []
+        due = g.due.pop(day, {})
+        for who in sorted(due):
+            fen = due[who]
+            if fen <= 0:
                 continue
-            account, name = FEE_ACCOUNT if who == "FEE" else LENDER_ACCOUNTS[who]
+            if who == FEE and day == g.late_fee and day < w.last:
+                g.overdue[day + DAY].append((who, fen))  # paid a day late: within the window
+                w.noise_refs.append(f"{who}:{day.isoformat()}")
+                continue
+            if (who, day) == g.short_share and fen > 1:
+                fen -= 1
+                self.answer("DISTRIBUTION_MISMATCH", f"{who}:{day.isoformat()}", day)
+            payouts.append((who, fen))
+        payouts += g.overdue.pop(day, [])
+        collection = (COLLECTION_NAME, COLLECTION_ACCOUNT)
+        for who, fen in payouts:
+            account, name = FEE_ACCOUNT if who == FEE else LENDER_ACCOUNTS[who]
             when = self.moment(15 * 3600, 17 * 3600)
             ref = self.next_id("DST", 10)
-            lines.append(BankLine(day, when, -amount, (name, account), "清分划款", ref))
-            lines.append(BankLine(day, when, amount, collection, "清分入账", ref + "R", account))
+            lines.append(BankLine(day, when, -fen, (name, account), "清分划款", ref))
+            lines.append(BankLine(day, when, fen, collection, "清分入账", ref + "R", account))
         if self.index == 0:
             line = BankLine(day, self.moment(14 * 3600, 15 * 3600), 88800,
                             ("某某贸易有限公司", "6228480011223344"), "往来款",
+                            self.next_id("CCB", 10))  # fmt: skip
+            lines.append(line)
+            self.answer("BANK_UNEXPLAINED", line.txn_id, day)
+        if day == g.unexplained_debit:
+            line = BankLine(day, self.moment(13 * 3600, 14 * 3600),
+                            -self.rng.randrange(100000, 2000000),
+                            ("某某装修工程有限公司", "6222600910087654"), "往来款",
                             self.next_id("CCB", 10))  # fmt: skip
             lines.append(line)
             self.answer("BANK_UNEXPLAINED", line.txn_id, day)
