@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="generate a small multi-day inbox and reconcile it")
     d.add_argument("--out", type=Path, default=Path("data/demo"))
-    d.add_argument("--days", type=int, default=5)
+    d.add_argument("--days", type=int, default=10)
     d.add_argument("--orders", type=int, default=200)
     d.add_argument("--seed", type=int, default=42)
 
@@ -65,6 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     i.add_argument("file", type=Path)
     i.add_argument("--config", type=Path, default=None)
+
+    t = sub.add_parser(
+        "trace", help="every hop of one repayment: order, channel, settlement, bank, 清分"
+    )
+    t.add_argument("key", help="a platform order_no, a channel_txn_id or a borrower_id")
+    t.add_argument("--config", type=Path, required=True)
+    t.add_argument(
+        "--date", type=_date, default=None, help="report date (default: the latest published)"
+    )
+    t.add_argument(
+        "--days",
+        type=int,
+        default=31,
+        help="a borrower_id is looked up in this many inbox dates up to --date (default 31)",
+    )
+    t.add_argument("--json", action="store_true", help="print JSON instead of the text table")
 
     s = sub.add_parser(
         "serve", help="run the daily schedule (Prefect), 06:00 in the config's time zone"
@@ -125,6 +141,21 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def cmd_trace(args) -> int:
+    import json
+
+    from transforms.config import load_config
+    from transforms.trace import render_text, to_json, trace
+
+    config = load_config(args.config)
+    result = trace(config, args.key, args.date, days=args.days)
+    if args.json:
+        print(json.dumps(to_json(result), ensure_ascii=False, indent=1))
+    else:
+        print(render_text(result))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from flows.schedule import serve
 
@@ -164,6 +195,7 @@ COMMANDS = {
     "run": cmd_run,
     "demo": cmd_demo,
     "inspect": cmd_inspect,
+    "trace": cmd_trace,
     "serve": cmd_serve,
 }
 
