@@ -14,18 +14,8 @@ import pytest
 
 from flows.cli import main
 from transforms import publish
-from transforms.trace import (
-    DIFFERS,
-    DONE,
-    MISSING,
-    NA,
-    PENDING,
-    UNAVAILABLE,
-    KeyNotFound,
-    render_text,
-    to_json,
-    trace,
-)
+from transforms.trace import KeyNotFound, render_text, to_json, trace
+from transforms.trace.model import DIFFERS, DONE, MISSING, NA, PENDING, UNAVAILABLE
 
 
 def answer_key(demo_run) -> dict[str, list[str]]:
@@ -92,6 +82,13 @@ def hops(result, kind: str) -> list:
     return [h for h in t.hops if h.kind == kind]
 
 
+def order_file(demo_run, order_no: str) -> str:
+    ((name,),) = lake_sql(
+        demo_run, f"SELECT DISTINCT file_name FROM {{orders}} WHERE order_no = '{order_no}'"
+    )
+    return name
+
+
 def has_distributions(config, day) -> bool:
     version = publish.current_version(config, day)
     return bool(list((version / "distributions").glob("*.parquet"))) if version else False
@@ -116,11 +113,11 @@ def test_normal_repayment_every_hop_done(demo_run, normal):
     assert credits and all(c.status == DONE for c in credits)
     assert all(c.sources and c.sources[0]["file_name"] for c in credits), "bank line file:line"
     distribution = hops(result, "distribution")
-    assert len(distribution) == 2, "to the lender and to the fee account"
+    lender = t.facts["lender"]
+    assert [h.label.rsplit(" ", 1)[-1] for h in distribution] == [lender, "FEE"]
     if has_distributions(config, result.report_date):
-        named = set(answer_key(demo_run).get("DISTRIBUTION_MISMATCH", []))
-        for h in distribution:
-            assert h.status == (DIFFERS if h.ref in named else DONE), h
+        assert all(h.status == DONE for h in t.hops), [(h.kind, h.status) for h in t.hops]
+        assert all(h.ref.endswith(f":{h.date}") and h.sources for h in distribution)
     else:
         assert all(h.status == UNAVAILABLE for h in distribution)
     assert t.exceptions == []
@@ -187,6 +184,105 @@ def test_settlement_missing_and_mismatch(demo_run):
         (settlement,) = hops(result, "settlement")
         assert settlement.ref == ref and settlement.status == status, (code, order_no)
         assert hops(result, "bank_credit")[0].status == status
+
+
+def test_channel_failed_debit_differs(demo_run):
+    refs = answer_key(demo_run)["CHANNEL_FAILED"]
+    for ref in refs:
+        result = trace(demo_run.config, ref)
+        (order,) = hops(result, "order")
+        assert order.status == DONE and "SUCCESS" in order.detail[0], ref
+        debit = hops(result, "channel_debit")[0]
+        assert debit.status == DIFFERS, ref
+        assert " FAILED " in debit.detail[0], "names the channel's status"
+        assert any(e.startswith("CHANNEL_FAILED") for e in debit.exceptions), debit.exceptions
+        assert all(h.status == NA for h in hops(result, "settlement")), "nothing to settle"
+        assert "not taken from the borrower" in result.traces[0].where
+
+
+def test_refund_unmatched_one_sided_and_over_refund(demo_run):
+    kinds = set()
+    for ref in answer_key(demo_run)["REFUND_UNMATCHED"]:
+        result = trace(demo_run.config, ref)
+        (t,) = result.traces
+        assert t.notes and f"{ref} is a refund" in t.notes[0], "traced as its original's hop"
+        (refund,) = [h for h in hops(result, "refund") if ref in h.ids]
+        assert refund.status == DIFFERS, (ref, refund)
+        assert any(e.startswith("REFUND_UNMATCHED") for e in refund.exceptions)
+        if any("with no channel refund" in d for d in refund.detail):
+            kinds.add("one-sided")
+            assert [s["file_name"] for s in refund.sources] == [order_file(demo_run, ref)]
+            continue
+        kinds.add("over-refund")
+        ((total, amount),) = lake_sql(
+            demo_run,
+            f"""SELECT (SELECT sum(amount) FROM (SELECT DISTINCT order_no, amount FROM {{orders}}
+                        WHERE order_type = 'REFUND' AND status = 'SUCCESS'
+                          AND orig_order_no = '{t.order_no}')),
+                       (SELECT any_value(amount) FROM {{orders}} WHERE order_no = '{t.order_no}')""",
+        )
+        over = f"total {total:,.2f}, more than its amount {amount:,.2f}"
+        assert any(over in d for d in refund.detail), refund.detail
+        assert f"refunded 已退款 {total:,.2f}" in t.where, "what the channel paid back"
+    assert kinds == {"one-sided", "over-refund"}
+
+
+def test_distribution_mismatch_to_the_lender(demo_run):
+    last = demo_run.days[-1]
+    refs = [r for r in answer_key(demo_run)["DISTRIBUTION_MISMATCH"] if not r.startswith("FEE:")]
+    assert refs, "the demo has a 清分 mismatch of a lender"
+    for ref in refs:
+        lender, value_date = ref.split(":")
+        # an order of the lender in a settlement item that row distributes, credited that day
+        ((order_no,),) = lake_sql(
+            demo_run,
+            f"""SELECT min(o.order_no)
+                FROM {{distributions}} d
+                JOIN {{settlements}} s ON s.report_date = d.report_date
+                  AND list_contains(string_split(replace(d.settle_items, ' ', ''), ','),
+                                    s.channel || ':' || strftime(s.settle_date, '%Y-%m-%d'))
+                JOIN {{orders}} o ON o.channel = s.channel AND o.biz_date = s.trade_date
+                JOIN {{txns}} t ON t.merchant_order_no = o.order_no AND t.txn_type = 'PAY'
+                WHERE d.report_date = DATE '{last}' AND d.recipient = '{lender}'
+                  AND d.value_date = DATE '{value_date}'
+                  AND s.bank_value_date = DATE '{value_date}'
+                  AND o.lender_code = '{lender}' AND o.order_type = 'REPAY'
+                  AND o.status = 'SUCCESS' AND t.status = 'SUCCESS' AND t.amount = o.amount""",
+        )
+        assert order_no, ref
+        result = trace(demo_run.config, order_no)
+        (to_lender,) = [h for h in hops(result, "distribution") if h.label.endswith(lender)]
+        assert to_lender.ref == ref and to_lender.status == DIFFERS, (order_no, to_lender)
+        assert any(e.startswith("DISTRIBUTION_MISMATCH") for e in to_lender.exceptions)
+        assert any("diff" in d for d in to_lender.detail)
+        credits = hops(result, "bank_credit")
+        assert credits and all(c.status == DONE for c in credits), "the money did arrive"
+        (to_fee,) = [h for h in hops(result, "distribution") if h.label.endswith("FEE")]
+        assert to_fee.ref != ref
+
+
+def test_data_conflict_on_the_order_hop(demo_run):
+    refs = answer_key(demo_run)["DATA_CONFLICT"]
+    (orders,) = zip(*lake_sql(demo_run, "SELECT DISTINCT order_no FROM {orders}"), strict=True)
+    refs = [r for r in refs if r in set(orders)]
+    assert refs, "the demo re-delivers a platform order with other content"
+    for ref in refs:
+        result = trace(demo_run.config, ref)
+        (order,) = hops(result, "order")
+        assert order.status == DIFFERS, (ref, order)
+        assert any(e.startswith("DATA_CONFLICT") for e in order.exceptions)
+        assert len({s["file_name"] for s in order.sources}) >= 2, "every delivery, file:line"
+        (conflict,) = [
+            e for e in result.traces[0].exceptions if e["exception_type"] == "DATA_CONFLICT"
+        ]
+        (changed,) = [d for d in order.detail if d.startswith("changed since")]
+        # "order delivered again with different content: principal 917.38→916.38; ... Earlier: .."
+        fields = conflict["detail"].split(": ", 1)[1].split(". Earlier")[0].split("; ")
+        assert fields and all("→" in f for f in fields), conflict["detail"]
+        for name, change in (f.split(" ", 1) for f in fields):
+            old, new = change.split("→")
+            assert name in changed and (name == "borrower_id" or f"{old} → {new}" in changed)
+        assert hops(result, "channel_debit")[0].status == DONE
 
 
 def test_lookup_by_channel_txn_id(demo_run, normal):
