@@ -1,7 +1,8 @@
 """The `recon` command: the same plain functions the Prefect flows call.
 
-Exit codes: 0 done (differences found are a normal result), 2 bad configuration
-or an unreadable input (named in the message), 1 an unexpected failure.
+Exit codes: 0 done (differences found are a normal result), 2 a usage error, bad
+configuration or an unreadable input (one line on stderr naming it, no traceback),
+1 an unexpected failure (a bug).
 """
 
 from __future__ import annotations
@@ -9,84 +10,215 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
+import re
 import sys
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from transforms.errors import ReconError
+from transforms.errors import ConfigError, ReconError, UsageError
 
 DEMO_START = dt.date(2026, 11, 1)
+MIN_GENERATED_DAYS = 3  # injected differences must age past their pending window
+README = Path(__file__).resolve().parent.parent / "README.md"
+PROGRESS_DELAY = 2.0  # seconds before a terminal shows the progress line
+
+
+# ---------------------------------------------------------------------------- arguments
 
 
 def _date(text: str) -> dt.date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {text!r}")
     try:
         return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected a date YYYY-MM-DD, found {text!r}: {exc}"
+        ) from None
+
+
+def _whole(minimum: int, why: str = ""):
+    """An argparse type: a whole number >= minimum."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected at least {minimum}{why}, found {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, found {text!r}") from None
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, found {text!r}")
+    return value
+
+
+_generated_days = _whole(
+    MIN_GENERATED_DAYS, " (injected differences must age past their pending window)"
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors are one line on stderr (exit 2), with where to find the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (unless it has none), keeps the epilog's line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "%(default)" in text
+            or action.required
+            or any(action.default is nothing for nothing in (None, False, argparse.SUPPRESS))
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
+
+
+def _formats_epilog() -> str:
+    from transforms.sources import format_names
+
+    names = format_names()
+    lines, line = [], " "
+    for name in names:
+        if len(line) + len(name) + 2 > 78:
+            lines.append(line.rstrip())
+            line = " "
+        line += f" {name},"
+    lines.append(line.rstrip(","))
+    where = README if README.exists() else Path("README.md")
+    return (
+        "built-in formats (a source's `format`; a [formats.NAME] table of the config maps a new\n"
+        "layout):\n" + "\n".join(lines) + "\n\n"
+        f"The configuration (recon.toml) is documented in {where},\n"
+        'section "Configuration (`recon.toml`)"; its formats under "Formats".'
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="recon", description="Repayment settlement and statement matching"
+    parser = _Parser(
+        prog="recon",
+        description="Repayment settlement and statement matching",
+        epilog="exit codes: 0 done (differences are a normal result), 2 usage error, bad "
+        "configuration\nor unreadable input (one line on stderr), 1 an unexpected failure (a bug).",
+        formatter_class=_Help,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    g = sub.add_parser(
-        "generate", help="write a realistic demo inbox, recon.toml and answer_key.csv"
+    def command(name: str, help: str, epilog: str | None = None, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=help, description=help, epilog=epilog, formatter_class=_Help, **kw
+        )
+
+    formats = _formats_epilog()
+
+    g = command("generate", "write a realistic demo inbox, recon.toml and answer_key.csv")
+    g.add_argument("--out", type=Path, required=True, help="folder to write into")
+    g.add_argument("--start", type=_date, default=DEMO_START, help="first date (YYYY-MM-DD)")
+    g.add_argument(
+        "--days",
+        type=_generated_days,
+        default=5,
+        help=f"number of inbox dates, at least {MIN_GENERATED_DAYS}",
     )
-    g.add_argument("--out", type=Path, required=True)
-    g.add_argument("--start", type=_date, default=DEMO_START)
-    g.add_argument("--days", type=int, default=5)
-    g.add_argument("--orders", type=int, default=200, help="platform orders per day")
-    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--orders", type=_whole(0), default=200, help="platform orders per day")
+    g.add_argument("--seed", type=int, default=42, help="random seed")
 
-    r = sub.add_parser("run", help="reconcile one date, or a range of dates in order")
-    r.add_argument("--config", type=Path, required=True)
-    r.add_argument("--date", type=_date, required=True)
-    r.add_argument("--to", type=_date, default=None, help="last date of a range (inclusive)")
+    r = command("run", "reconcile one date, or a range of dates in order", formats)
+    r.add_argument("--config", type=Path, required=True, help="the recon.toml file")
+    r.add_argument("--date", type=_date, required=True, help="report date (YYYY-MM-DD)")
+    r.add_argument(
+        "--to", type=_date, default=None, help="last date of a range (inclusive; default: --date)"
+    )
     r.add_argument(
         "--verbose", action="store_true", help="log the wall time of every phase to stderr"
     )
     r.add_argument(
         "--wait",
-        type=float,
+        type=_seconds,
         default=0,
         metavar="SECONDS",
-        help="if another run holds the data_dir lock, wait this long for it (default: exit 2 at once)",
+        help="if another run holds the data_dir lock, wait this long for it; 0 exits 2 at once",
+    )
+    _progress_options(r)
+
+    d = command("demo", "generate a small multi-day inbox and reconcile it")
+    d.add_argument("--out", type=Path, default=Path("data/demo"), help="folder to write into")
+    d.add_argument(
+        "--days",
+        type=_generated_days,
+        default=10,
+        help=f"number of dates, at least {MIN_GENERATED_DAYS}",
+    )
+    d.add_argument("--orders", type=_whole(0), default=200, help="platform orders per day")
+    d.add_argument("--seed", type=int, default=42, help="random seed")
+    _progress_options(d)
+
+    i = command(
+        "inspect", "identify and normalize one file; print counts, totals, rejects", formats
+    )
+    i.add_argument("file", type=Path, help="one inbox file")
+    i.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="a recon.toml: its sources' globs pick the format first, and its mapped formats "
+        "are tried too (default: built-in formats only)",
     )
 
-    d = sub.add_parser("demo", help="generate a small multi-day inbox and reconcile it")
-    d.add_argument("--out", type=Path, default=Path("data/demo"))
-    d.add_argument("--days", type=int, default=10)
-    d.add_argument("--orders", type=int, default=200)
-    d.add_argument("--seed", type=int, default=42)
-
-    i = sub.add_parser(
-        "inspect", help="identify and normalize one file; print counts, totals, rejects"
-    )
-    i.add_argument("file", type=Path)
-    i.add_argument("--config", type=Path, default=None)
-
-    t = sub.add_parser(
-        "trace", help="every hop of one repayment: order, channel, settlement, bank, 清分"
-    )
+    t = command("trace", "every hop of one repayment: order, channel, settlement, bank, 清分")
     t.add_argument("key", help="a platform order_no, a channel_txn_id or a borrower_id")
-    t.add_argument("--config", type=Path, required=True)
+    t.add_argument("--config", type=Path, required=True, help="the recon.toml file")
     t.add_argument(
         "--date", type=_date, default=None, help="report date (default: the latest published)"
     )
     t.add_argument(
         "--days",
-        type=int,
+        type=_whole(1),
         default=31,
-        help="a borrower_id is looked up in this many inbox dates up to --date (default 31)",
+        help="a borrower_id is looked up in this many inbox dates up to --date",
     )
     t.add_argument("--json", action="store_true", help="print JSON instead of the text table")
 
-    s = sub.add_parser(
-        "serve", help="run the daily schedule (Prefect), 06:00 in the config's time zone"
+    v = command(
+        "resolve",
+        "record a finance decision on an exception; the next run shows it RESOLVED",
     )
-    s.add_argument("--config", type=Path, required=True)
-    s.add_argument("--cron", default="0 6 * * *")
+    v.add_argument("exception_id", help="the exception's id (异常编号 in the workbook)")
+    v.add_argument("--config", type=Path, required=True, help="the recon.toml file")
+    v.add_argument(
+        "--action",
+        required=True,
+        help="REFUNDED | CREDITED | WRITTEN_OFF | FALSE_POSITIVE | MATCHED_MANUALLY",
+    )
+    v.add_argument("--by", required=True, help="who decided (处理人)")
+    v.add_argument("--note", default="", help="what was done (处理说明)")
+    v.add_argument("--ref", default=None, help="the counterpart's ref, for MATCHED_MANUALLY")
+    v.add_argument(
+        "--date",
+        type=_date,
+        default=None,
+        help="the report the decision is taken on, and its effective date (default: the latest)",
+    )
+
+    s = command("serve", "run the daily schedule (Prefect), 06:00 in the config's time zone")
+    s.add_argument("--config", type=Path, required=True, help="the recon.toml file")
+    s.add_argument("--cron", default="0 6 * * *", help="when, in the config's time zone")
 
     sub.add_parser(  # its options are parsed by bench/run.py: `recon bench --help`
         "bench", add_help=False, help="the performance benchmark (SPEC §9); see recon bench --help"
@@ -94,57 +226,229 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _progress_options(p: argparse.ArgumentParser) -> None:
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--progress",
+        action="store_true",
+        help="show progress on stderr even when it is not a terminal (default: only on a "
+        f"terminal, once a run takes more than {PROGRESS_DELAY:g} s)",
+    )
+    shown.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def load_config(path: Path):
+    """The configuration, or a ConfigError naming the file (never a traceback)."""
+    from transforms.config import load_config as load
+
+    if path.is_dir():
+        raise ConfigError(path, "(file)", "is a folder; expected the recon.toml file")
+    try:
+        return load(path)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "(file)", f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ConfigError(path, "(file)", f"cannot be read: {exc.strerror or exc}") from None
+
+
+def check_folders(config) -> None:
+    """data_dir must be (or can become) a writable folder; inbox, if it exists, a folder."""
+    d = config.data_dir
+    existing = next((p for p in [d, *d.parents] if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(config.path, "data_dir", f"{existing} is a file; expected a folder")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(config.path, "data_dir", f"{existing} is not writable")
+    if config.inbox.exists() and not config.inbox.is_dir():
+        raise ConfigError(config.path, "inbox", f"{config.inbox} is a file; expected a folder")
+
+
+def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive dates as (first, last) runs."""
+    out: list[tuple[dt.date, dt.date]] = []
+    for d in sorted(days):
+        if out and d == out[-1][1] + dt.timedelta(days=1):
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def warn_missing_folders(config, days: list[dt.date]) -> None:
+    """One warning per missing inbox folder (a run of consecutive ones is one line)."""
+    if not config.inbox.is_dir():
+        if days:
+            warn(
+                f"no inbox folder {config.inbox} (the inbox of {config.path}); every "
+                "required source will be MISSING_FILE"
+            )
+        return
+    missing = [d for d in days if not (config.inbox / d.isoformat()).is_dir()]
+    for first, last in _runs(missing):
+        if first == last:
+            where = f"no inbox folder {config.inbox / first.isoformat()}"
+        else:
+            n = (last - first).days + 1
+            where = (
+                f"no inbox folders {config.inbox / first.isoformat()} .. {last.isoformat()} "
+                f"({n} dates)"
+            )
+        warn(f"{where}; every required source will be MISSING_FILE")
+
+
+def check_range(config, start: dt.date, end: dt.date) -> None:
+    """Refuse what would end in a failure or silently rewrite history."""
+    from transforms.ledger import inbox_days
+
+    if end < start:
+        raise UsageError(f"--to {end} is before --date {start}; expected a range in date order")
+    days = inbox_days(config)
+    if days and start < days[0]:
+        raise UsageError(
+            f"--date {start} is before the first inbox folder {config.inbox / days[0].isoformat()}; "
+            f"reconciliation starts at {days[0]} (every later date is built on the dates before it)"
+        )
+
+
+def requested_days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+@contextmanager
+def console(args, config=None):
+    """For the duration of a run: the `recon` logger's warnings (INFO with --verbose) on
+    stderr, and the progress display when stderr is a terminal (or --progress)."""
+    from transforms.progress import Progress
+
+    tty = sys.stderr.isatty()
+    show = not getattr(args, "quiet", False) and (getattr(args, "progress", False) or tty)
+    progress = None
+    if show:
+        progress = Progress(
+            sys.stderr,
+            live=tty,
+            delay=0 if getattr(args, "progress", False) else PROGRESS_DELAY,
+            files_of=_files_counter(config) if config is not None else None,
+            steps=_step_count(),
+        )
+    log = logging.getLogger("recon")
+    handler = progress.handler() if progress else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = log.level
+    log.setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
+    log.addHandler(handler)
+    try:
+        with progress if progress else nullcontext():
+            yield progress
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
+def _files_counter(config):
+    def count(day: dt.date) -> int:
+        from transforms.ledger import planned_files
+
+        return sum(1 for _, path in planned_files(config, day) if path is not None)
+
+    return count
+
+
+def _step_count() -> int | None:
+    try:
+        from transforms.match.runner import steps
+
+        return len(steps())
+    except Exception:  # only for the display
+        return None
+
+
+# ---------------------------------------------------------------------------- commands
+
+
 def cmd_generate(args) -> int:
     from transforms.generate import generate
 
-    config = generate(args.out, args.start, args.days, args.orders, args.seed)
+    check_out_folder(args.out)
+    try:
+        config = generate(args.out, args.start, args.days, args.orders, args.seed)
+    except OSError as exc:
+        raise UsageError(
+            f"generate: cannot write {exc.filename or args.out}: {exc.strerror}"
+        ) from None
     print(f"wrote {args.out / 'inbox'}, {config} and {args.out / 'answer_key.csv'}")
     return 0
 
 
+def check_out_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; expected a folder (it is created if missing)")
+
+
 def cmd_run(args) -> int:
-    from transforms.config import load_config
     from transforms.pipeline import run_range
 
-    if args.verbose:
-        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     config = load_config(args.config)
-    results = run_range(config, args.date, args.to or args.date, wait_seconds=args.wait)
-    print(summary_table(results))
-    print_recomputed(results)
-    if results:
-        print(f"workbook:   {results[-1].workbook}")
+    start, end = args.date, args.to or args.date
+    check_folders(config)
+    check_range(config, start, end)
+    requested = requested_days(start, end)
+    warn_missing_folders(config, requested)
+    with console(args, config):
+        results = run_range(config, start, end, wait_seconds=args.wait)
+    warn_missing_folders(config, [r.report_date for r in results if r.report_date not in requested])
+    print_results(results)
     return report_file_errors(results)
 
 
 def cmd_demo(args) -> int:
-    from transforms.config import load_config
     from transforms.generate import generate
     from transforms.pipeline import run_range
+    from transforms.timing import phase
 
-    config_path = generate(args.out, DEMO_START, args.days, args.orders, args.seed)
-    config = load_config(config_path)
-    end = DEMO_START + dt.timedelta(days=args.days - 1)
-    results = run_range(config, DEMO_START, end)
-    print(summary_table(results))
-    print(f"\nanswer key: {args.out / 'answer_key.csv'}")
-    print(f"workbook:   {results[-1].workbook}")
+    check_out_folder(args.out)
+    with console(args) as progress:
+        with phase("generate the demo inbox"):
+            try:
+                config_path = generate(args.out, DEMO_START, args.days, args.orders, args.seed)
+            except OSError as exc:
+                raise UsageError(
+                    f"demo: cannot write {exc.filename or args.out}: {exc.strerror}"
+                ) from None
+        config = load_config(config_path)
+        if progress is not None:
+            progress.files_of = _files_counter(config)
+        end = DEMO_START + dt.timedelta(days=args.days - 1)
+        results = run_range(config, DEMO_START, end)
+    print_results(results, f"answer key: {args.out / 'answer_key.csv'}")
     return report_file_errors(results)
 
 
 def cmd_inspect(args) -> int:
-    from transforms.config import load_config
     from transforms.inspect import inspect_file, report_text
 
     config = load_config(args.config) if args.config else None
-    print(report_text(inspect_file(args.file, config=config)))
+    path: Path = args.file
+    if not path.exists():
+        raise UsageError(f"inspect: {path}: no such file")
+    if path.is_dir():
+        raise UsageError(f"inspect: {path} is a folder; expected one file (e.g. {path}/NAME)")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"inspect: {path}: cannot be read (permission denied)")
+    print(report_text(inspect_file(path, config=config)))
     return 0
 
 
 def cmd_trace(args) -> int:
     import json
 
-    from transforms.config import load_config
     from transforms.trace import render_text, to_json, trace
 
     config = load_config(args.config)
@@ -156,11 +460,41 @@ def cmd_trace(args) -> int:
     return 0
 
 
+def cmd_resolve(args) -> int:
+    from transforms import resolutions
+    from transforms.errors import UsageError
+
+    config = load_config(args.config)
+    action = resolutions.parse_action(args.action) or args.action
+    decision = resolutions.Decision(args.exception_id, action, args.note, args.by, args.ref)
+    [verdict] = resolutions.record(config, [decision], args.date)
+    if verdict.outcome == "rejected":
+        raise UsageError(f"resolve {args.exception_id}: {verdict.reason}")
+    if verdict.outcome == "unchanged":
+        print(f"{args.exception_id}: {verdict.reason}; nothing recorded")
+    else:
+        print(f"{args.exception_id}: recorded {action}; `recon run` shows it RESOLVED")
+    return 0
+
+
 def cmd_serve(args) -> int:
+    config = load_config(args.config)
+    from prefect.schedules import Cron
+
     from flows.schedule import serve
 
-    serve(str(args.config), args.cron)
+    try:
+        Cron(args.cron, timezone=config.timezone)
+    except ValueError:
+        raise UsageError(
+            f"--cron {args.cron!r} is not a cron expression; expected 5 fields: "
+            "minute hour day-of-month month day-of-week"
+        ) from None
+    serve(str(config.path), args.cron)
     return 0
+
+
+# ---------------------------------------------------------------------------- output
 
 
 def summary_table(results) -> str:
@@ -172,9 +506,97 @@ def summary_table(results) -> str:
         + [str(sum(r.counts.values())), str(r.pending), str(r.cleared)]
         for r in results
     ]
+    return _table(header, rows)
+
+
+def _table(header: list[str], rows: list[list[str]], left: int = 0) -> str:
+    """Columns right-aligned, except the first `left` ones."""
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i < left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def workbook_lines(results) -> str:
+    """One line per computed date: its OPEN and PENDING counts and its workbook."""
+    opened = [str(sum(r.counts.values())) for r in results]
+    pending = [str(r.pending) for r in results]
+    wo = max((len(s) for s in opened), default=1)
+    wp = max((len(s) for s in pending), default=1)
+    return "\n".join(
+        f"{r.report_date}  OPEN {o:>{wo}}  PENDING {p:>{wp}}  {r.workbook}"
+        for r, o, p in zip(results, opened, pending, strict=True)
+    )
+
+
+def money_by_type(path: Path) -> dict[tuple[str, str], tuple[int, object]]:
+    """(status, exception_type) -> (count, money at stake) of one date's exceptions Parquet.
+    Money is `money_at_stake`, or abs(diff_amount) where that column does not exist."""
+    import duckdb
+
+    from transforms.duck import sql_path
+
+    con = duckdb.connect()
+    try:
+        relation = f"read_parquet({sql_path(path)})"
+        cols = {c[0] for c in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+        money = "money_at_stake" if "money_at_stake" in cols else "abs(diff_amount)"
+        rows = con.execute(
+            f"SELECT status, exception_type, count(*), sum({money}) FROM {relation} "
+            "WHERE status IN ('OPEN', 'PENDING') GROUP BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    return {(status, t): (n, amount) for status, t, n, amount in rows}
+
+
+def _money(amount) -> str:
+    return "-" if amount is None else f"{amount:,.2f}"
+
+
+def closing_summary(result) -> str:
+    """Counts and money at stake per exception type, OPEN and PENDING, on the last date."""
+    if result.exceptions_path is None or not Path(result.exceptions_path).exists():
+        return ""
+    found = money_by_type(Path(result.exceptions_path))
+    types = sorted({t for _, t in found})
+    if not types:
+        return f"{result.report_date}: no open or pending exceptions"
+
+    def cells(status: str, keys: list[str]) -> list[str]:
+        n = sum(found.get((status, t), (0, None))[0] for t in keys)
+        amounts = [a for t in keys if (a := found.get((status, t), (0, None))[1]) is not None]
+        return [str(n), _money(sum(amounts) if amounts else None) if n else "-"]
+
+    rows = [[t, *cells("OPEN", [t]), *cells("PENDING", [t])] for t in types]
+    rows.append(["total", *cells("OPEN", types), *cells("PENDING", types)])
+    header = [f"on {result.report_date}", "OPEN", "money at stake", "PENDING", "money at stake"]
+    return _table(header, rows, left=1)
+
+
+def print_results(results, *notes: str) -> None:
+    """The summary table, why extra dates were computed, one line per date with its
+    workbook, the closing counts and money per type, `notes`, and the last workbook."""
+    if not results:
+        print("nothing to compute")
+        return
+    print(summary_table(results))
+    print_recomputed(results)
+    print()
+    print(workbook_lines(results))
+    closing = closing_summary(results[-1])
+    if closing:
+        print()
+        print(closing)
+    print()
+    for note in notes:
+        print(note)
+    print(f"workbook:   {results[-1].workbook}")
 
 
 def print_recomputed(results) -> None:
@@ -196,6 +618,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "inspect": cmd_inspect,
     "trace": cmd_trace,
+    "resolve": cmd_resolve,
     "serve": cmd_serve,
 }
 
@@ -206,12 +629,18 @@ def main(argv: list[str] | None = None) -> int:
         from bench.run import main as bench_main
 
         return bench_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else 0
     try:
         return COMMANDS[args.command](args)
-    except ReconError as exc:
+    except ReconError as exc:  # UsageError, ConfigError, InputFileError, ...: the user's to fix
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -21,7 +21,17 @@ RUN_DEFAULTS = {
     "rematch_days": 2,  # new rows of this many recent days are checked against settled items
 }
 
-TOP_LEVEL_KEYS = {"inbox", "data_dir", "timezone", "formats", "sources", *RUN_DEFAULTS}
+TOP_LEVEL_KEYS = {
+    "inbox",
+    "data_dir",
+    "timezone",
+    "formats",
+    "sources",
+    "resolutions",  # folder where filled workbooks / CSVs of decisions are dropped
+    "locale",  # language of the workbook: zh (default) or en
+    *RUN_DEFAULTS,
+}
+LOCALES = ("zh", "en")
 
 SOURCE_DEFAULTS = {
     "pending_days": 1,
@@ -73,6 +83,12 @@ class Config:
     temp_directory: Path | None = None
     threads: int = RUN_DEFAULTS["threads"]
     rematch_days: int = RUN_DEFAULTS["rematch_days"]
+    resolutions: Path | None = None
+    locale: str = "zh"
+
+    @property
+    def resolutions_dir(self) -> Path:
+        return self.resolutions or self.inbox.parent / "resolutions"
 
     @property
     def lake(self) -> Path:
@@ -143,6 +159,10 @@ def parse_config(raw: dict, path: Path) -> Config:
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             raise ConfigError(path, key, f"unknown key; expected one of {sorted(TOP_LEVEL_KEYS)}")
+    if not isinstance(raw.get("resolutions", ""), str):
+        raise ConfigError(path, "resolutions", "expected a folder path (string)")
+    if raw.get("locale", "zh") not in LOCALES:
+        raise ConfigError(path, "locale", f"expected one of {LOCALES}, found {raw['locale']!r}")
     run = _run_settings(raw, path)
 
     mapped = raw.get("formats", {})
@@ -235,6 +255,8 @@ def parse_config(raw: dict, path: Path) -> Config:
         temp_directory=(base / raw["data_dir"] / run["temp_directory"]).resolve(),
         threads=run["threads"],
         rematch_days=run["rematch_days"],
+        resolutions=(base / raw["resolutions"]).resolve() if "resolutions" in raw else None,
+        locale=raw.get("locale", "zh"),
     )
 
 

@@ -191,8 +191,10 @@ def ingest_day(config: Config, day: dt.date, stage: Path, ledger: Ledger) -> lis
 
     def one(source: Source, path: Path) -> FileResult:
         delivery = ledger.delivery(day, source.name, path.name)
-        with phase(f"  ingest {path.name}"):
-            return ingest_file(config, source, path, stage, delivery, share=workers)
+        with phase(f"  ingest {path.name}") as step:
+            result = ingest_file(config, source, path, stage, delivery, share=workers)
+            step.note = f"{result.rows_in:,} rows"  # for --verbose and the progress display
+            return result
 
     files = [(s, p) for s, p in plan if p is not None]
     with ThreadPoolExecutor(max_workers=workers) as pool:

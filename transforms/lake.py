@@ -68,7 +68,9 @@ CANONICAL: dict[str, list[tuple[str, str]]] = {
         ("report_date", "DATE"),
         ("exception_type", "VARCHAR"),  # a code of reports.labels.EXCEPTION_TYPES
         ("ref", "VARCHAR"),  # natural key of the difference (SPEC §8)
-        ("status", "VARCHAR"),  # OPEN | CLEARED | PENDING
+        ("status", "VARCHAR"),  # OPEN | PENDING | CLEARED | RESOLVED
+        ("severity", "INTEGER"),  # 1 borrower harmed, 2 money missing, 3 bookkeeping
+        ("money_at_stake", MONEY),  # what is actually at risk (>= 0); NULL for input problems
         ("biz_date", "DATE"),  # the item's own date: biz_date, settle date or value date
         ("first_seen", "DATE"),
         ("age_days", "INTEGER"),
@@ -84,6 +86,16 @@ CANONICAL: dict[str, list[tuple[str, str]]] = {
         ("detail", "VARCHAR"),
         ("file_name", "VARCHAR"),
         ("line_no", "BIGINT"),
+        # The finance decision in force on the report date (status RESOLVED), if any.
+        ("resolution_id", "VARCHAR"),
+        (
+            "resolution_action",
+            "VARCHAR",
+        ),  # REFUNDED | CREDITED | WRITTEN_OFF | FALSE_POSITIVE | MATCHED_MANUALLY
+        ("resolution_ref", "VARCHAR"),  # the counterpart's ref, for MATCHED_MANUALLY
+        ("resolution_note", "VARCHAR"),
+        ("resolved_by", "VARCHAR"),
+        ("resolved_at", INSTANT),
     ],
     # Layer B: one row per (channel, settle date) expected settlement, per report date.
     "settlements": [

@@ -10,11 +10,12 @@ built on it, in order, saying why.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transforms import lake, publish
+from transforms import lake, publish, resolutions
 from transforms.config import Config
 from transforms.duck import connect_for, sql_path
 from transforms.errors import UsageError
@@ -23,6 +24,8 @@ from transforms.ledger import Ledger, config_digest, inbox_days, lineage
 from transforms.match.runner import load_new_inputs, load_settings, run_steps
 from transforms.state import load_state, write_state
 from transforms.timing import phase
+
+log = logging.getLogger("recon")
 
 
 @dataclass
@@ -48,6 +51,7 @@ class PlannedDate:
     lineage: str
     inputs: str
     reason: str
+    decisions: str = ""  # digest of the finance decisions effective on this date
 
 
 # ---------------------------------------------------------------------------- planning
@@ -63,33 +67,41 @@ def plan(config: Config, start: dt.date, end: dt.date, ledger: Ledger) -> list[P
     last = max([end, *published])
     ledger.scan(last)
     cfg = config_digest(config)
+    decided = resolutions.digests(config)
     todo, previous, changed = [], "", False
     day = first
     while day <= last:
         inputs = ledger.inputs_digest(day)
-        expected = lineage(cfg, inputs, previous)
+        decisions = decided.get(day, "")
+        expected = lineage(cfg, f"{inputs}|{decisions}" if decisions else inputs, previous)
         manifest = publish.read_manifest(publish.current_version(config, day))
         stale = manifest is None or manifest.get("lineage") != expected
         reason = None
+        why = _why(manifest, ledger, day, cfg, decisions) if stale else ""
         if start <= day <= end:
-            reason = "requested" if not stale else "requested; " + _why(manifest, ledger, day, cfg)
+            reason = "requested" if not stale else "requested; " + why
         elif day < start and stale:
-            reason = _why(manifest, ledger, day, cfg)
-        elif day > end and stale and manifest is not None and changed:
-            reason = "built on an earlier date that changed"
+            reason = why
+        elif day > end and stale and (manifest is not None or changed):
+            if changed:  # a later published date needs every date before it
+                reason = "built on an earlier date that changed"
+            elif manifest.get("decisions", "") != decisions:
+                reason = "finance decisions recorded for this date"
         if reason:
-            todo.append(PlannedDate(day, expected, inputs, reason))
+            todo.append(PlannedDate(day, expected, inputs, reason, decisions))
             changed = changed or stale
         previous = expected
         day += dt.timedelta(days=1)
     return todo
 
 
-def _why(manifest: dict | None, ledger: Ledger, day: dt.date, cfg: str) -> str:
+def _why(manifest: dict | None, ledger: Ledger, day: dt.date, cfg: str, decisions: str) -> str:
     if manifest is None:
         return "no published state"
     if manifest.get("config") != cfg:
         return "configuration or program version changed"
+    if manifest.get("decisions", "") != decisions:
+        return "finance decisions recorded for this date"
     before = {(f["source"], f["file_name"]): f["file_sha256"] for f in manifest.get("inputs", [])}
     now = {(d.source, d.file_name): d.file_sha256 for d in ledger.deliveries.get(day, [])}
     notes = []
@@ -146,6 +158,13 @@ def match_into(config: Config, day: dt.date, stage: Path) -> DateResult:
             _copy(con, "settlements", "settlements", "channel, settle_date", stage)
             _copy(con, "distributions", "distributions", "recipient, value_date", stage)
             _copy(con, "matches", f"({matches_sql()})", "order_no", stage)
+            lists = stage / "remediation_lists"
+            lists.mkdir()
+            for name in ("platform", "refunds", "claims", "corrections"):
+                con.execute(
+                    f"COPY (SELECT * FROM remediation_{name} ORDER BY ALL) "
+                    f"TO {sql_path(lists / f'{name}.parquet')} (FORMAT parquet)"
+                )
             write_state(con, stage)
     finally:
         con.close()
@@ -207,6 +226,7 @@ def report_stats(con) -> dict[str, object]:
 
 
 def write_report(config: Config, result: DateResult, stage: Path) -> Path:
+    from reports.remediation import write_remediation
     from reports.workbook import ReportInputs, write_workbook
 
     day = result.report_date
@@ -218,6 +238,9 @@ def write_report(config: Config, result: DateResult, stage: Path) -> Path:
         rejects=stage / "rejects" / "*" / "*.parquet",
         stats=result.stats,
     )
+    write_remediation(
+        day, stage / "remediation_lists", stage / publish.remediation_name(day), config.timezone
+    )
     return write_workbook(day, inputs, stage / publish.workbook_name(day))
 
 
@@ -228,6 +251,7 @@ def manifest_of(planned: PlannedDate, config: Config, files: list[FileResult]) -
         "config": config_digest(config),
         "inputs_digest": planned.inputs,
         "reason": planned.reason,
+        "decisions": planned.decisions,
         "inputs": [
             {"source": f.source, "file_name": f.file_name, "file_sha256": f.file_sha256}
             for f in files
@@ -252,6 +276,10 @@ def with_inputs(result: DateResult, planned: PlannedDate, files: list[FileResult
     """The date's files and why it was computed, for the summary, workbook and artifacts."""
     result.files, result.reason = files, planned.reason
     result.stats["computed because"] = planned.reason
+    if files and all(f.status == "MISSING" for f in files):
+        result.stats["inbox folder"] = (
+            "no file for this date: every required source is MISSING_FILE"
+        )
     return result
 
 
@@ -278,6 +306,11 @@ def compute_date(config: Config, planned: PlannedDate, ledger: Ledger) -> DateRe
 def prepare(config: Config, start: dt.date, end: dt.date) -> tuple[Ledger, list[PlannedDate]]:
     """Under the lock: clean up after crashed runs, refresh the ledger, plan the dates."""
     publish.clean_leftovers(config)
+    with phase("import finance decisions"):
+        imported = resolutions.import_folder(config)
+    for v in imported:
+        level = logging.WARNING if v.outcome == "rejected" else logging.INFO
+        log.log(level, "decision %s %s: %s %s", v.origin, v.exception_id, v.outcome, v.reason)
     ledger = Ledger(config)
     with phase("plan (ledger: stat every inbox file, hash the changed ones)"):
         todo = plan(config, start, end, ledger)

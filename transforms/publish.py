@@ -53,6 +53,10 @@ def workbook_name(day: dt.date) -> str:
     return f"recon_{day.isoformat()}.xlsx"
 
 
+def remediation_name(day: dt.date) -> str:
+    return f"remediation_{day.isoformat()}"
+
+
 def current_version(config: Config, day: dt.date) -> Path | None:
     """The published version folder of a date (resolved once), or None."""
     link = pointer(config, day)
@@ -141,6 +145,7 @@ def ensure_links(config: Config, day: dt.date) -> None:
     for table in REPORT_TABLES:
         _link(config.lake / table / f"report_date={day.isoformat()}", via / table)
     _link(config.reports / workbook_name(day), via / workbook_name(day))
+    _link(config.reports / remediation_name(day), via / remediation_name(day))
 
 
 def clean_leftovers(config: Config) -> list[Path]:

@@ -300,3 +300,40 @@ def test_incomplete_file_is_an_exception_and_its_lost_rows_say_so(con):
     assert found(con, D[5]) == [("MISSING_ON_CHANNEL", "PO1"), ("REJECTED_ROW", "w.csv:0")]
     assert "row count stated 41, read 40" in detail(con, "REJECTED_ROW", "w.csv:0")
     assert "w.csv failed its control totals" in detail(con, "MISSING_ON_CHANNEL", "PO1")
+
+
+# ---------------------------------------------------------------------------- decisions
+
+
+def decide(con, as_of, exception_id, expected, actual, effective=D1):
+    con.execute(
+        "INSERT INTO resolutions (resolution_id, exception_id, action, note, resolved_by, resolved_at, "
+        "effective_date, snapshot_status, snapshot_expected, snapshot_actual) VALUES "
+        "('R1', ?, 'REFUNDED', 'done', '王芳', TIMESTAMPTZ '2026-11-01 08:00:00+00', ?, 'OPEN', ?, ?)",
+        [exception_id, effective, expected, actual],
+    )
+
+
+def statuses(con, as_of, setup):
+    load_settings(con, parse_config(CONFIG, Path("/tmp/recon.toml")), as_of)
+    setup()
+    run_steps(con)
+    return con.execute(
+        "SELECT exception_type, status, resolution_action, detail FROM exceptions "
+        "WHERE exception_type = 'DUPLICATE_DEBIT'"
+    ).fetchall()
+
+
+def test_a_decision_holds_while_the_amounts_are_the_same_and_reopens_when_they_change(con):
+    order(con, "PO1")
+    txn(con, "T1", "PO1")
+    txn(con, "T2", "PO1")
+    eid = con.execute("SELECT substr(sha256('DUPLICATE_DEBIT|PO1'), 1, 16)").fetchall()[0][0]
+    [row] = statuses(con, D[5], lambda: decide(con, D[5], eid, "0.00", "100.00"))
+    assert row[:3] == ("DUPLICATE_DEBIT", "RESOLVED", "REFUNDED")
+    [row] = statuses(con, D[5], lambda: decide(con, D[5], eid, "0.00", "90.00"))
+    assert row[:3] == ("DUPLICATE_DEBIT", "OPEN", None)
+    assert "reopened: resolved as REFUNDED by 王芳 on 2026-11-01" in row[3]
+    # Not yet effective on an earlier report date.
+    [row] = statuses(con, D[5], lambda: decide(con, D[5], eid, "0.00", "100.00", D[6]))
+    assert row[1] == "OPEN" and "reopened" not in row[3]

@@ -36,6 +36,18 @@ SELECT substr(sha256(exception_type || '|' || ref), 1, 16) AS exception_id,
        CAST(expected_amount AS DECIMAL(18,2)) AS expected_amount,
        CAST(actual_amount AS DECIMAL(18,2)) AS actual_amount,
        CAST(coalesce(actual_amount, 0) - coalesce(expected_amount, 0) AS DECIMAL(18,2)) AS diff_amount,
+       CASE WHEN exception_type IN ('DUPLICATE_DEBIT', 'PLATFORM_NOT_PAID', 'MISSING_ON_PLATFORM',
+                                    'REFUND_UNMATCHED') THEN 1  -- borrower harmed
+            WHEN exception_type IN ('DATA_CONFLICT', 'REJECTED_ROW', 'MISSING_FILE') THEN 3  -- bookkeeping
+            ELSE 2 END AS severity,  -- money missing
+       -- What is really at risk: the money a borrower paid that was never credited, the
+       -- duplicated part, the shortfall; not only actual - expected.
+       CAST(CASE WHEN exception_type IN ('PLATFORM_NOT_PAID', 'MISSING_ON_PLATFORM') THEN actual_amount
+                 WHEN exception_type = 'DUPLICATE_DEBIT' THEN actual_amount - coalesce(expected_amount, 0)
+                 WHEN exception_type IN ('REJECTED_ROW', 'MISSING_FILE') THEN NULL
+                 WHEN expected_amount IS NULL THEN abs(actual_amount)
+                 WHEN actual_amount IS NULL THEN abs(expected_amount)
+                 ELSE abs(actual_amount - expected_amount) END AS DECIMAL(18,2)) AS money_at_stake,
        borrower_id, card_no, detail, file_name, line_no
 FROM dated
 QUALIFY row_number() OVER (PARTITION BY exception_type, ref ORDER BY biz_date, channel_txn_id, line_no) = 1

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from transforms import lake
+from transforms import lake, resolutions
 from transforms.config import Config
 from transforms.duck import sql_path
 from transforms.match.groups import settlement_groups
@@ -108,6 +108,9 @@ def load_settings(con, config: Config, as_of: dt.date) -> None:
     if pairs:
         con.executemany("INSERT INTO channel_counterparties VALUES (?, ?)", pairs)
     load_recipients(con, config)
+    # Finance decisions are inputs too: all of them (a small, append-only store); the step
+    # keeps those in force on the report date.
+    con.execute(f"CREATE OR REPLACE TABLE resolutions AS {resolutions.load_sql(config)}")
 
 
 def load_recipients(con, config: Config) -> None:
