@@ -1,4 +1,10 @@
-"""Exception codes (SPEC §6) and settlement statuses, with Chinese labels and suggested actions."""
+"""Exception codes (SPEC §6), severities, statuses and finance decisions, with Chinese labels.
+
+`RESOLUTION_ACTIONS` and `DECISION_HEADERS` are a contract with the workbook importer: the
+decision columns of the exception sheets carry exactly these header texts (in every locale),
+and a 处理结果 cell holds "CODE label" (e.g. "REFUNDED 已退款"): `parse_resolution_action` reads
+it back by its leading code.
+"""
 
 from __future__ import annotations
 
@@ -94,6 +100,45 @@ SETTLEMENT_STATUS: dict[str, str] = {
 }
 
 
+# Severity of an exception (the `severity` column): 1 is the most urgent.
+SEVERITY: dict[int, str] = {1: "借款人受损", 2: "资金缺失", 3: "账务/数据"}
+SEVERITY_EN: dict[int, str] = {1: "borrower harmed", 2: "money missing", 3: "bookkeeping"}
+
+# Finance decisions on an exception (SPEC §6), code -> Chinese label. The 处理结果 dropdown of
+# the workbook offers f"{code} {label}" for each, in this order.
+RESOLUTION_ACTIONS: dict[str, str] = {
+    "REFUNDED": "已退款",
+    "CREDITED": "补单已处理",
+    "WRITTEN_OFF": "核销",
+    "FALSE_POSITIVE": "误报",
+    "MATCHED_MANUALLY": "手工匹配",
+}
+RESOLUTION_ACTIONS_EN: dict[str, str] = {
+    "REFUNDED": "refunded to the borrower",
+    "CREDITED": "credited to the loan",
+    "WRITTEN_OFF": "written off",
+    "FALSE_POSITIVE": "false positive",
+    "MATCHED_MANUALLY": "matched by hand",
+}
+
+# The editable decision columns at the end of every exception sheet (per type, and Pending),
+# and the key column the importer joins them on. Identical in every locale.
+EXCEPTION_ID_HEADER = "异常编号"
+DECISION_HEADERS: dict[str, str] = {
+    "action": "处理结果",  # a RESOLUTION_ACTIONS choice, read by its leading code
+    "note": "处理说明",
+    "by": "处理人",
+    "ref": "对方单号",  # the counterpart's ref, for MATCHED_MANUALLY
+}
+
+FILE_STATUS: dict[str, str] = {
+    "OK": "正常",
+    "ERROR": "出错",
+    "MISSING": "未到",
+    "DUPLICATE": "重复文件",  # byte-identical to a file delivered before: counted once
+}
+
+
 def label(code: str) -> str:
     """Chinese label of an exception code; an unknown code is shown as itself."""
     entry = EXCEPTION_TYPES.get(code)
@@ -113,3 +158,64 @@ def action(code: str) -> str:
 
 def settlement_status(status: str | None) -> str:
     return SETTLEMENT_STATUS.get(status or "", status or "")
+
+
+def name_en(code: str) -> str:
+    """A short English name of an exception code: DUPLICATE_DEBIT -> Duplicate debit."""
+    return code.replace("_", " ").capitalize()
+
+
+def action_in(code: str, locale: str) -> str:
+    """The suggested action in one language: the Chinese half for "zh", the English for "en"."""
+    zh, _, en = action(code).partition(" / ")
+    return (en or zh) if locale == "en" else zh
+
+
+def severity(level: int | None, locale: str = "zh") -> str | None:
+    """1 -> "1 借款人受损": the level first, so the column sorts and filters by urgency."""
+    if level is None:
+        return None
+    names = SEVERITY_EN if locale == "en" else SEVERITY
+    return f"{level} {names[level]}" if level in names else str(level)
+
+
+def resolution_choice(code: str | None, locale: str = "zh") -> str | None:
+    """REFUNDED -> "REFUNDED 已退款" (the text of a 处理结果 cell); unknown codes as themselves."""
+    if code is None:
+        return None
+    names = RESOLUTION_ACTIONS_EN if locale == "en" else RESOLUTION_ACTIONS
+    return f"{code} {names[code]}" if code in names else code
+
+
+def resolution_choices(locale: str = "zh") -> list[str]:
+    return [resolution_choice(code, locale) or code for code in RESOLUTION_ACTIONS]
+
+
+def parse_resolution_action(cell: object) -> str | None:
+    """The action code of a 处理结果 cell, or None if it names none.
+
+    Read by its leading code, case-insensitive ("REFUNDED 已退款", "refunded", "REFUNDED-x");
+    a cell holding only a label ("已退款", "written off") is accepted too.
+    """
+    if cell is None:
+        return None
+    text = str(cell).strip()
+    if not text:
+        return None
+    head = text.split(maxsplit=1)[0].upper()  # str.split also splits at a full-width space
+    for code in RESOLUTION_ACTIONS:
+        rest = head[len(code) :]
+        if head.startswith(code) and not (
+            rest[:1].isascii() and (rest[:1].isalnum() or rest[:1] == "_")
+        ):
+            return code
+    by_label = {v: k for k, v in RESOLUTION_ACTIONS.items()}
+    by_label |= {v.lower(): k for k, v in RESOLUTION_ACTIONS_EN.items()}
+    return by_label.get(text) or by_label.get(text.lower())
+
+
+def status_label(status: str | None, table: dict[str, str], locale: str = "zh") -> str | None:
+    """A status code in the reader's language: its Chinese label, or (en) the code itself."""
+    if status is None:
+        return None
+    return status if locale == "en" else table.get(status, status)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 from xlsxwriter import Workbook
 
-from reports.workbook import mask_card, mask_text
+from reports.masking import mask_card, mask_detail
 from transforms.duck import sql_path
 
 LISTS = ("platform", "refunds", "claims", "corrections")
@@ -161,4 +161,4 @@ def _cell(ws, row: int, col: int, value, kind: str, formats) -> None:
         ws.write_string(row, col, mask_card(str(value)) or "")
     else:
         text = value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, dt.datetime) else str(value)
-        ws.write_string(row, col, mask_text(text) or "")
+        ws.write_string(row, col, mask_detail(text) or "")

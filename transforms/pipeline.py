@@ -237,6 +237,9 @@ def write_report(config: Config, result: DateResult, stage: Path) -> Path:
         files=stage / "files" / "manifest.parquet",
         rejects=stage / "rejects" / "*" / "*.parquet",
         stats=result.stats,
+        bank_lines=stage / "bank_lines" / "*" / "*.parquet",
+        locale=config.locale,
+        timezone=config.timezone,
     )
     write_remediation(
         day, stage / "remediation_lists", stage / publish.remediation_name(day), config.timezone

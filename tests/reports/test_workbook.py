@@ -6,144 +6,50 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
+from xlsxwriter.utility import xl_col_to_name
 
-from reports import labels, workbook
-from reports.workbook import (
-    CLEARED,
-    DISTRIBUTION,
-    INPUTS,
-    PENDING,
-    REJECTED,
-    SETTLEMENT,
-    SUMMARY,
-    ReportInputs,
-    mask_borrower,
-    mask_card,
-    mask_id,
-    mask_name,
-    mask_text,
-    write_workbook,
+from reports import i18n, labels, xlsx
+from reports.workbook import ReportInputs, write_workbook
+from tests.reports.helpers import (
+    DAY,
+    column,
+    dump_workbook,
+    exc,
+    header,
+    inputs,
+    write_parquet,
 )
-from transforms.lake import CANONICAL, LINEAGE
+from transforms.lake import CANONICAL
 
-DAY = dt.date(2026, 11, 3)
-ARROW = {
-    "VARCHAR": pa.string(),
-    "DATE": pa.date32(),
-    "INTEGER": pa.int32(),
-    "BIGINT": pa.int64(),
-    "BOOLEAN": pa.bool_(),
-    "DECIMAL(18,2)": pa.decimal128(18, 2),
-}
-FILES = CANONICAL["files"]
-
-
-def write_parquet(path: Path, cols: list[tuple[str, str]], rows: list[dict]) -> Path:
-    schema = pa.schema([(name, ARROW[typ]) for name, typ in cols])
-    table = pa.table({n: [r.get(n) for r in rows] for n in schema.names}, schema=schema)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
-    return path
-
-
-def exc(exception_type: str, status: str = "OPEN", **kw) -> dict:
-    n = kw.pop("n", 1)
-    row = {
-        "exception_id": f"E{exception_type[:3]}{status[0]}{n:03d}",
-        "report_date": DAY,
-        "exception_type": exception_type,
-        "ref": f"R{n:03d}",
-        "status": status,
-        "biz_date": dt.date(2026, 11, 2),
-        "first_seen": dt.date(2026, 11, 2),
-        "age_days": 1,
-        "channel": "wechatpay",
-        "order_no": f"P{n:05d}",
-        "expected_amount": Decimal("100.00"),
-        "actual_amount": Decimal("0.00"),
-        "diff_amount": Decimal("-100.00"),
-    }
-    return row | kw
-
-
-def inputs(tmp_path: Path, exceptions=(), settlements=(), files=(), rejects=(), stats=None):
-    return ReportInputs(
-        exceptions=write_parquet(tmp_path / "exc.parquet", CANONICAL["exceptions"], exceptions),
-        settlements=write_parquet(tmp_path / "stl.parquet", CANONICAL["settlements"], settlements),
-        files=write_parquet(tmp_path / "files" / "manifest.parquet", FILES, files),
-        rejects=write_parquet(
-            tmp_path / "rej" / "source=a" / "r.parquet", CANONICAL["rejects"] + LINEAGE, rejects
-        ),
-        stats=stats or {},
-    )
-
-
-def dump_workbook(path: Path) -> str:
-    """Each sheet's name, then its rows as tab-separated text, values as Excel displays them."""
-    lines = []
-    for ws in load_workbook(path).worksheets:
-        lines.append(f"## {ws.title}")
-        for row in ws.iter_rows():
-            lines.append("\t".join(map(_text, row)).rstrip("\t"))
-    return "\n".join(lines) + "\n"
-
-
-def _text(cell) -> str:
-    value = cell.value
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime) and cell.number_format == workbook.DATE_FORMAT:
-        return value.date().isoformat()
-    if isinstance(value, int | float) and cell.number_format == workbook.MONEY_FORMAT:
-        return f"{value:,.2f}"
-    return str(value)
-
-
-def header(ws) -> list:
-    return [c.value for c in ws[1]]
-
-
-def column(ws, name: str) -> list:
-    idx = header(ws).index(name)
-    return [row[idx] for row in ws.iter_rows(min_row=2, values_only=True)]
-
-
-# ------------------------------------------------------------------------------ masking
-
-
-def test_masking():
-    assert mask_card("6222021234567890123") == "6222****0123"
-    assert mask_card("6222 0212 3456 7890") == "6222****7890"
-    assert mask_card("6222****0123") == "6222****0123"
-    assert mask_card("12345") == "****2345"
-    assert mask_card(None) is None
-    assert mask_name("张三") == "张*"
-    assert mask_name("欧阳娜娜") == "欧*"
-    assert mask_id("B123456789") == "B1******89"
-    assert mask_id("abcd") == "****"
-    assert mask_borrower("张三") == "张*"
-    assert mask_borrower("买买提·艾力") == "买*"
-    assert mask_borrower("B123456789") == "B1******89"
-    assert mask_text("x,6222021234567890123,张三") == "x,6222****0123,张三"
-    assert mask_text("order 4200001234202611031234567890") == "order 4200001234202611031234567890"
-
-
-def test_labels_cover_spec_codes():
-    assert len(labels.EXCEPTION_TYPES) == 14
-    assert list(labels.EXCEPTION_TYPES)[0] == "MISSING_ON_PLATFORM"
-    assert labels.label("MISSING_ON_PLATFORM") == "平台漏单/掉单"
-    assert labels.action("MISSING_ON_PLATFORM") == "补单或退款 / credit the loan or refund"
-    assert labels.label("MISSING_FILE") == "文件未到"
-    assert labels.label("SOMETHING_NEW") == "SOMETHING_NEW"
-    assert all(len(code) <= 31 for code in labels.EXCEPTION_TYPES)
-    assert set(labels.SETTLEMENT_STATUS) == {"MATCHED", "MISMATCH", "MISSING", "PENDING"}
-
-
-# ------------------------------------------------------------------------------ workbook
+FIXED_ZH = [
+    "汇总 Summary",
+    "在途 Pending",
+    "今日已清 Cleared",
+    "已处理 Resolved",
+    "结算 Settlement",
+    "清分 Distribution",
+    "错误行 Rejected",
+    "文件 Inputs",
+]
+FIXED_EN = [
+    "Summary",
+    "Pending",
+    "Cleared",
+    "Resolved",
+    "Settlement",
+    "Distribution",
+    "Rejected",
+    "Inputs",
+]
+EXCEPTION_HEADERS_ZH = [
+    "异常编号", "严重程度", "风险金额", "账龄(天)", "类型", "类型代码", "对账键", "业务日期",
+    "首次发现", "渠道", "订单号", "渠道流水号", "银行流水号", "借款人", "卡号", "应有金额",
+    "实际金额", "差额", "说明", "建议处理", "文件", "行号", "处理结果", "处理说明", "处理人",
+    "对方单号",
+]  # fmt: skip
+DECISIONS = ["处理结果", "处理说明", "处理人", "对方单号"]
 
 
 @pytest.fixture
@@ -156,14 +62,43 @@ def day_inputs(tmp_path: Path) -> ReportInputs:
         tmp_path,
         exceptions=[
             exc(
-                "MISSING_ON_PLATFORM", n=1, borrower_id="B123456789", card_no="6222021234567890123"
+                "MISSING_ON_PLATFORM",
+                n=1,
+                severity=1,
+                borrower_id="B123456789",
+                card_no="6222021234567890123",
+                money_at_stake=Decimal("100.00"),
             ),
-            exc("MISSING_ON_PLATFORM", n=2, age_days=9, borrower_id="张三"),
-            exc("AMOUNT_MISMATCH", n=3, age_days=40, diff_amount=Decimal("1234567.89")),
+            exc(
+                "MISSING_ON_PLATFORM",
+                n=2,
+                severity=1,
+                age_days=9,
+                borrower_id="张三",
+                money_at_stake=Decimal("100.00"),
+            ),
+            exc(
+                "AMOUNT_MISMATCH",
+                n=3,
+                age_days=40,
+                diff_amount=Decimal("1234567.89"),
+                money_at_stake=Decimal("1234567.89"),
+            ),
             exc("SETTLEMENT_MISSING", "PENDING", n=4),
             exc("CHANNEL_FAILED", "CLEARED", n=5),
             exc("DATA_CONFLICT", n=6, report_date=dt.date(2026, 11, 2)),  # another report date
-        ],
+            exc(
+                "DUPLICATE_DEBIT",
+                "RESOLVED",
+                n=7,
+                severity=1,
+                resolution_id="RS1",
+                resolution_action="REFUNDED",
+                resolution_note="退回原卡",
+                resolved_by="王芳",
+                resolved_at=dt.datetime(2026, 11, 3, 1, 30, tzinfo=dt.UTC),
+            ),
+        ],  # fmt: skip
         settlements=[
             {
                 "report_date": DAY,
@@ -204,110 +139,191 @@ def day_inputs(tmp_path: Path) -> ReportInputs:
                 "line_no": 7,
             }
         ],
-        stats={"platform orders": 1234, "matched": 1200, "match rate": "97.2%"},
+        stats={"platform repay orders (biz date)": 1234, "order match rate": "97.2%"},
     )
 
 
-def test_sheets_headers_formats_and_masking(tmp_path: Path, day_inputs: ReportInputs):
+def test_sheets_headers_and_formats(tmp_path: Path, day_inputs: ReportInputs):
     path = write_workbook(DAY, day_inputs, tmp_path / "out" / "report.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == [
-        SUMMARY,
-        "MISSING_ON_PLATFORM",
-        "AMOUNT_MISMATCH",
-        PENDING,
-        CLEARED,
-        SETTLEMENT,
-        DISTRIBUTION,
-        REJECTED,
-        INPUTS,
-    ]
-    ws = wb["MISSING_ON_PLATFORM"]
-    assert header(ws) == [
-        "ref", "类型", "biz_date", "first_seen", "age_days", "channel", "order_no",
-        "channel_txn_id", "bank_txn_id", "expected", "actual", "diff", "borrower", "card",
-        "detail", "file", "line", "exception_id", "suggested action",
-    ]  # fmt: skip
-    assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:S3"
-    assert column(ws, "ref") == ["R002", "R001"]  # oldest first
-    assert column(ws, "borrower") == ["张*", "B1******89"]
-    assert column(ws, "card") == [None, "6222****0123"]
+    assert (
+        wb.sheetnames
+        == [
+            "汇总 Summary",
+            "平台漏单-掉单 MISSING_ON_PLATFORM",  # severity 1 first; '/' may not be in a tab
+            "金额不符 AMOUNT_MISMATCH",
+            *FIXED_ZH[1:],
+        ]
+    )
+    ws = wb["平台漏单-掉单 MISSING_ON_PLATFORM"]
+    assert header(ws) == EXCEPTION_HEADERS_ZH
+    assert ws.freeze_panes == "B2"  # the header row and 异常编号 stay in view
+    assert ws.auto_filter.ref == "A1:Z3"
+    assert column(ws, "对账键") == ["R002", "R001"]  # same severity and money: oldest first
     assert column(ws, "类型") == ["平台漏单/掉单"] * 2
-    diff = ws.cell(row=2, column=header(ws).index("diff") + 1)
+    assert column(ws, "类型代码") == ["MISSING_ON_PLATFORM"] * 2
+    assert column(ws, "严重程度") == ["1 借款人受损"] * 2
+    assert column(ws, "借款人") == ["张*", "B1******89"]
+    assert column(ws, "卡号") == [None, "6222****0123"]
+    assert column(ws, "建议处理") == ["补单或退款"] * 2
+    for name in DECISIONS:
+        assert column(ws, name) == [None, None]
+    diff = ws.cell(row=2, column=header(ws).index("差额") + 1)
     assert diff.data_type == "n" and diff.value == -100.0
     assert diff.number_format == "#,##0.00"
-    biz = ws.cell(row=2, column=3)
+    stake = ws.cell(row=2, column=header(ws).index("风险金额") + 1)
+    assert stake.value == 100.0 and stake.number_format == "#,##0.00"
+    biz = ws.cell(row=2, column=header(ws).index("业务日期") + 1)
     assert biz.value == dt.datetime(2026, 11, 2) and biz.number_format == "yyyy-mm-dd"
+    age = ws.cell(row=2, column=header(ws).index("账龄(天)") + 1)
+    assert age.value == 9 and age.data_type == "n"
 
-    big = wb["AMOUNT_MISMATCH"].cell(row=2, column=12)
+    big = wb["金额不符 AMOUNT_MISMATCH"].cell(row=2, column=3)
     assert big.value == 1234567.89 and big.number_format == "#,##0.00"
-    assert column(wb[PENDING], "type") == ["SETTLEMENT_MISSING"]
-    assert column(wb[CLEARED], "type") == ["CHANNEL_FAILED"]
-    assert column(wb[SETTLEMENT], "状态") == ["已对平"]
-    assert column(wb[REJECTED], "raw") == ["x,6222****0123,abc"]
-    assert column(wb[INPUTS], "control totals") == ["n/a 无校验", "different 不符"]
+    assert header(wb["在途 Pending"]) == EXCEPTION_HEADERS_ZH
+    assert column(wb["在途 Pending"], "类型代码") == ["SETTLEMENT_MISSING"]
+    assert column(wb["今日已清 Cleared"], "类型代码") == ["CHANNEL_FAILED"]
+    assert header(wb["今日已清 Cleared"]) == EXCEPTION_HEADERS_ZH[:-4]  # nothing to decide
+    assert column(wb["结算 Settlement"], "状态") == ["已对平"]
+    assert column(wb["结算 Settlement"], "状态代码") == ["MATCHED"]
+    assert column(wb["错误行 Rejected"], "原始内容") == ["x,6222021234567890123,abc"]  # no Luhn
+    assert column(wb["文件 Inputs"], "控制总数") == ["无校验", "不符"]
+    assert column(wb["文件 Inputs"], "状态") == ["未到", "正常"]
     for name in wb.sheetnames[1:]:
-        assert wb[name].freeze_panes == "A2" and wb[name].auto_filter.ref
-
+        assert wb[name].freeze_panes in ("A2", "B2") and wb[name].auto_filter.ref
+        assert all(h and len(h) < 20 for h in header(wb[name]))
     with zipfile.ZipFile(path) as z:
         assert "xl/charts/chart1.xml" in z.namelist()
     assert not list(path.parent.glob(".*.tmp"))
 
 
-def test_summary_snapshot(tmp_path: Path, day_inputs: ReportInputs):
+def test_english_locale(tmp_path: Path, day_inputs: ReportInputs):
+    path = write_workbook(DAY, day_inputs, tmp_path / "report.xlsx", locale="en")
+    wb = load_workbook(path)
+    assert wb.sheetnames == [
+        "Summary",
+        "MISSING_ON_PLATFORM",
+        "AMOUNT_MISMATCH",
+        *FIXED_EN[1:],
+    ]
+    head = header(wb["MISSING_ON_PLATFORM"])
+    assert head[:8] == [
+        "异常编号",  # the importer's key: the same in every locale
+        "severity",
+        "money at stake",
+        "age (days)",
+        "type",
+        "exception_type",
+        "ref",
+        "business date",
+    ]
+    assert head[-4:] == DECISIONS  # the importer reads these in every locale
+    ws = wb["MISSING_ON_PLATFORM"]
+    assert column(ws, "type") == ["Missing on platform"] * 2
+    assert column(ws, "severity") == ["1 borrower harmed"] * 2
+    assert column(ws, "suggested action") == ["credit the loan or refund"] * 2
+    assert wb["Summary"]["A1"].value == "Reconciliation summary"
+    assert column(wb["Settlement"], "status") == ["MATCHED"]
+    # the locale of ReportInputs is the default of write_workbook
+    en = ReportInputs(**{**day_inputs.__dict__, "locale": "en"})
+    assert load_workbook(write_workbook(DAY, en, tmp_path / "en.xlsx")).sheetnames[0] == "Summary"
+    with pytest.raises(ValueError, match="unknown locale"):
+        write_workbook(DAY, day_inputs, tmp_path / "x.xlsx", locale="fr")
+
+
+def test_urgent_first(tmp_path: Path):
+    """Severity, then money at stake (largest first), then age (oldest first)."""
+    rows = [
+        exc("DUPLICATE_DEBIT", n=1, severity=2, money_at_stake=Decimal("500.00"), age_days=10),
+        exc("DUPLICATE_DEBIT", n=2, severity=1, money_at_stake=Decimal("100.00"), age_days=1),
+        exc("DUPLICATE_DEBIT", n=3, severity=1, money_at_stake=Decimal("300.00"), age_days=2),
+        exc("DUPLICATE_DEBIT", n=4, severity=1, money_at_stake=Decimal("300.00"), age_days=5),
+        exc("DUPLICATE_DEBIT", n=5, severity=None, money_at_stake=Decimal("9000.00"), age_days=50),
+        exc("DUPLICATE_DEBIT", n=6, severity=1, money_at_stake=None, age_days=99),
+        exc("BANK_UNEXPLAINED", n=7, severity=2, money_at_stake=Decimal("9999.00")),
+        exc("REJECTED_ROW", n=8, severity=3, money_at_stake=None),
+        exc("MISSING_FILE", n=9, severity=3, money_at_stake=None),
+    ]
+    rows += [{**r, "status": "PENDING", "exception_id": r["exception_id"] + "P"} for r in rows[:6]]
+    path = write_workbook(DAY, inputs(tmp_path, exceptions=rows), tmp_path / "report.xlsx")
+    wb = load_workbook(path)
+    assert wb.sheetnames[1:5] == [
+        "重复扣款 DUPLICATE_DEBIT",
+        "银行未达账 BANK_UNEXPLAINED",
+        "数据错误 REJECTED_ROW",
+        "文件未到 MISSING_FILE",
+    ]
+    expected = ["R004", "R003", "R002", "R006", "R001", "R005"]
+    assert column(wb["重复扣款 DUPLICATE_DEBIT"], "对账键") == expected
+    assert column(wb["在途 Pending"], "对账键") == expected
+
+
+def test_decision_columns_have_the_dropdown(tmp_path: Path, day_inputs: ReportInputs):
     path = write_workbook(DAY, day_inputs, tmp_path / "report.xlsx")
-    summary = dump_workbook(path).split("## MISSING_ON_PLATFORM")[0]
-    assert summary == SUMMARY_SNAPSHOT
+    wb = load_workbook(path)
+    choices = '"' + ",".join(labels.resolution_choices()) + '"'
+    assert (
+        choices
+        == '"REFUNDED 已退款,CREDITED 补单已处理,WRITTEN_OFF 核销,FALSE_POSITIVE 误报,MATCHED_MANUALLY 手工匹配"'
+    )
+    for name in ["平台漏单-掉单 MISSING_ON_PLATFORM", "金额不符 AMOUNT_MISMATCH", "在途 Pending"]:
+        ws = wb[name]
+        col = xl_col_to_name(header(ws).index("处理结果"))
+        rules = ws.data_validations.dataValidation
+        assert len(rules) == 1, name
+        rule = rules[0]
+        assert rule.type == "list" and rule.formula1 == choices
+        last = max(ws.max_row, 2)
+        assert str(rule.sqref) == (f"{col}2:{col}{last}" if last > 2 else f"{col}2")
+        assert header(ws)[-4:] == DECISIONS
+    for name in ["今日已清 Cleared", "已处理 Resolved", "结算 Settlement"]:
+        assert not wb[name].data_validations.dataValidation
+        assert "处理结果" not in header(wb[name])  # never read back as a new decision
 
 
-SUMMARY_SNAPSHOT = """\
-## Summary
-对账报告 汇总 Reconciliation summary
-Report date 报告日期\t2026-11-03
+def test_resolved_sheet_lists_the_decisions(tmp_path: Path, day_inputs: ReportInputs):
+    path = write_workbook(DAY, day_inputs, tmp_path / "report.xlsx")
+    ws = load_workbook(path)["已处理 Resolved"]
+    assert header(ws)[:8] == [
+        "异常编号", "处理方式", "对应单号", "处理备注", "经办人", "处理时间", "处理编号", "严重程度",
+    ]  # fmt: skip
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 1
+    assert rows[0][:8] == (
+        "EDUPR007",
+        "REFUNDED 已退款",
+        None,
+        "退回原卡",
+        "王芳",
+        dt.datetime(2026, 11, 3, 9, 30),  # 01:30 UTC shown in Asia/Shanghai
+        "RS1",
+        "1 借款人受损",
+    )
+    assert ws.cell(row=2, column=6).number_format == xlsx.DATETIME_FORMAT
+    assert column(ws, "类型代码") == ["DUPLICATE_DEBIT"]
 
-Headline 概览
-platform orders\t1234
-matched\t1200
-match rate\t97.2%
 
-Inputs 文件
-source\tfile\tformat\tstatus\trows in\trows ok\trows rejected\tcontrol totals\tstated vs computed\terror
-bank\t\t\tMISSING\t\t\t\tn/a 无校验
-wechatpay\tbill.csv\twechatpay_bill\tOK\t4\t3\t1\tdifferent 不符\t\
-应结订单总金额: stated 300.00 vs computed 300.00 (ok); 退款总金额: stated 10.00 vs computed 0.00 (DIFF)
-
-Exceptions by type 差异分类 (OPEN)
-code\t类型\tcount\ttotal |diff|\tsuggested action
-MISSING_ON_PLATFORM\t平台漏单/掉单\t2\t200.00\t补单或退款 / credit the loan or refund
-PLATFORM_NOT_PAID\t状态不符-扣款成功未入账\t0\t\t补单 / mark paid
-MISSING_ON_CHANNEL\t渠道漏单\t0\t\t查询渠道, 冲正入账 / query channel; reverse the credit
-CHANNEL_FAILED\t状态不符-平台成功渠道失败\t0\t\t冲正入账 / reverse the credit
-AMOUNT_MISMATCH\t金额不符\t1\t1,234,567.89\t核查并调账 / investigate; adjust
-DUPLICATE_DEBIT\t重复扣款\t0\t\t退款给借款人 / refund the borrower
-REFUND_UNMATCHED\t退款不符\t0\t\t补全或冲正退款 / complete or reverse the refund
-SETTLEMENT_MISMATCH\t结算差异\t0\t\t向渠道追索差额 / claim the difference from channel
-SETTLEMENT_MISSING\t结算未到账\t0\t\t催收渠道结算 / chase the channel
-BANK_UNEXPLAINED\t银行未达账\t0\t\t查明付款方 / identify the payer
-DISTRIBUTION_MISMATCH\t清分差异\t0\t\t更正划款 / correct the transfer
-DATA_CONFLICT\t数据冲突\t0\t\t确认真实记录 / confirm the true record
-REJECTED_ROW\t数据错误\t0\t\t修正文件后重跑 / fix the file, re-run
-MISSING_FILE\t文件未到\t0\t\t催收文件 / chase the sender
-Total 合计\t\t3\t1,234,767.89
-
-Ageing 账龄 (OPEN, days 天)
-age_days\tcount\ttotal |diff|
-0-1\t1\t100.00
-2-3\t0
-4-7\t0
-8-30\t1\t100.00
->30\t1\t1,234,567.89
-
-Pending 在途\t1
-Cleared today 今日已清\t1
-
-Sheets over the row limit 超行拆分\tnone 无
-"""
+def test_inputs_show_bank_credits_and_debits(tmp_path: Path):
+    files = [
+        {"source": "bank", "file_name": "ccb.csv", "file_sha256": "aa", "status": "OK",
+         "rows_in": 3, "rows_ok": 3, "rows_rejected": 0, "amount_total": Decimal("350.00")},
+        {"source": "wechatpay", "file_name": "bill.csv", "status": "OK", "rows_in": 1},
+    ]  # fmt: skip
+    lines = [
+        {"direction": "CREDIT", "amount": Decimal("100.00")},
+        {"direction": "CREDIT", "amount": Decimal("200.00")},
+        {"direction": "DEBIT", "amount": Decimal("50.00")},
+    ]
+    lineage = {"source": "bank", "file_name": "ccb.csv", "file_sha256": "aa"}
+    data = inputs(tmp_path, files=files, bank_lines=[line | lineage for line in lines])
+    wb = load_workbook(write_workbook(DAY, data, tmp_path / "report.xlsx"))
+    ws = wb["文件 Inputs"]
+    assert column(ws, "贷方笔数") == [2, None]
+    assert column(ws, "贷方金额(收入)") == [300.0, None]
+    assert column(ws, "借方笔数") == [1, None]
+    assert column(ws, "借方金额(支出)") == [50.0, None]
+    cell = ws.cell(row=2, column=header(ws).index("贷方金额(收入)") + 1)
+    assert cell.number_format == xlsx.MONEY_FORMAT
 
 
 def test_untrusted_text_is_never_a_formula_or_link(tmp_path: Path):
@@ -323,14 +339,15 @@ def test_untrusted_text_is_never_a_formula_or_link(tmp_path: Path):
     )
     path = write_workbook(DAY, data, tmp_path / "report.xlsx")
     wb = load_workbook(path)
-    ws = wb["DATA_CONFLICT"]
-    cells = [ws.cell(row=r, column=c) for r in range(2, 2 + len(evil)) for c in (1, 7, 15)]
-    rejected = [c for row in wb[REJECTED].iter_rows(min_row=2, max_col=5) for c in row[3:]]
+    ws = wb["数据冲突 DATA_CONFLICT"]
+    cols = [header(ws).index(h) + 1 for h in ("对账键", "订单号", "说明")]
+    cells = [ws.cell(row=r, column=c) for r in range(2, 2 + len(evil)) for c in cols]
+    rejected = [c for row in wb["错误行 Rejected"].iter_rows(min_row=2, max_col=5) for c in row[3:]]
     for cell in cells + rejected:
         assert cell.data_type == "s", (cell.coordinate, cell.value)
         assert cell.hyperlink is None
     assert sorted({c.value for c in cells}) == sorted(evil)
-    stat = [c for row in wb[SUMMARY].iter_rows() for c in row if c.value == "=1+1"]
+    stat = [c for row in wb["汇总 Summary"].iter_rows() for c in row if c.value == "=1+1"]
     assert stat and stat[0].data_type == "s"
     assert stat[0].offset(column=1).data_type == "s"
     for ws in wb.worksheets:
@@ -339,27 +356,48 @@ def test_untrusted_text_is_never_a_formula_or_link(tmp_path: Path):
 
 
 def test_sheet_continues_past_row_limit(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(workbook, "MAX_ROWS", 3)
-    rows = [exc("MISSING_ON_CHANNEL", n=i, age_days=10 - i) for i in range(7)]
-    rows += [exc("AMOUNT_MISMATCH", n=i) for i in range(3)]  # exactly the limit: no split
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 3)
+    rows = [exc("PLATFORM_NOT_PAID", n=i, age_days=10 - i) for i in range(7)]
+    rows += [exc("AMOUNT_MISMATCH", n=i, severity=3) for i in range(3)]  # the limit: no split
     path = write_workbook(DAY, inputs(tmp_path, exceptions=rows), tmp_path / "report.xlsx")
     wb = load_workbook(path)
-    parts = ["MISSING_ON_CHANNEL", "MISSING_ON_CHANNEL (2)", "MISSING_ON_CHANNEL (3)"]
-    assert wb.sheetnames[1:5] == [*parts, "AMOUNT_MISMATCH"]
-    assert [column(wb[p], "ref") for p in parts] == [
+    parts = [
+        "状态不符-扣款成功未入账 PLATFORM_NOT_PAID",  # 30 characters
+        "状态不符-扣款成功 PLATFORM_NOT_PAID (2)",  # the label is shortened, not the code
+        "状态不符-扣款成功 PLATFORM_NOT_PAID (3)",
+    ]
+    assert wb.sheetnames[1:5] == [*parts, "金额不符 AMOUNT_MISMATCH"]
+    assert all(len(p) <= 31 for p in wb.sheetnames)
+    assert [column(wb[p], "对账键") for p in parts] == [
         ["R000", "R001", "R002"],
         ["R003", "R004", "R005"],
         ["R006"],
     ]
     for p in parts:
-        assert header(wb[p])[0] == "ref" and wb[p].freeze_panes == "A2"
-    assert wb["MISSING_ON_CHANNEL (3)"].auto_filter.ref == "A1:S2"
+        assert header(wb[p]) == EXCEPTION_HEADERS_ZH and wb[p].freeze_panes == "B2"
+        assert len(wb[p].data_validations.dataValidation) == 1
+    assert wb[parts[2]].auto_filter.ref == "A1:Z2"
     text = dump_workbook(path)
-    assert (
-        "Sheets over the row limit 超行拆分\t"
-        "MISSING_ON_CHANNEL continues on MISSING_ON_CHANNEL (2), MISSING_ON_CHANNEL (3)\n"
-    ) in text
-    assert "AMOUNT_MISMATCH continues" not in text
+    assert f"超行拆分\t{parts[0]} 续见 {parts[1]}, {parts[2]}\n" in text
+    assert "AMOUNT_MISMATCH 续见" not in text
+
+
+def test_tab_names_stay_short_valid_and_unique():
+    for code in [*labels.EXCEPTION_TYPES, "A_VERY_LONG_CODE_NOBODY_KNOWS_ABOUT_YET"]:
+        for locale in i18n.LOCALES:
+            names = [i18n.type_tab(code, locale, part) for part in range(1, 12)]
+            assert len(set(names)) == len(names)
+            for name in names:
+                assert 0 < len(name) <= 31 and not set(name) & set("[]:*?/\\"), name
+    assert i18n.type_tab("DUPLICATE_DEBIT", "zh") == "重复扣款 DUPLICATE_DEBIT"
+    assert i18n.type_tab("DUPLICATE_DEBIT", "zh", 2) == "重复扣款 DUPLICATE_DEBIT (2)"
+    assert i18n.type_tab("DUPLICATE_DEBIT", "en") == "DUPLICATE_DEBIT"
+
+
+def test_unknown_code_named_like_a_fixed_sheet(tmp_path: Path):
+    data = inputs(tmp_path, exceptions=[exc("Pending"), exc("SOMETHING_NEW", n=2)])
+    wb = load_workbook(write_workbook(DAY, data, tmp_path / "r.xlsx", locale="en"))
+    assert wb.sheetnames[:4] == ["Summary", "Pending", "SOMETHING_NEW", "Pending~2"]
 
 
 @pytest.mark.parametrize("kind", ["none", "empty_glob"])
@@ -368,14 +406,17 @@ def test_missing_inputs_give_a_valid_workbook(tmp_path: Path, kind: str):
         data = ReportInputs()
     else:
         nothing = tmp_path / "nothing" / "report_date=*" / "*.parquet"
-        data = ReportInputs(nothing, nothing, nothing, nothing, {})
+        data = ReportInputs(nothing, nothing, nothing, nothing, {}, nothing, nothing)
     path = write_workbook(DAY, data, tmp_path / "report.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == [SUMMARY, PENDING, CLEARED, SETTLEMENT, DISTRIBUTION, REJECTED, INPUTS]
+    assert wb.sheetnames == FIXED_ZH
     for name in wb.sheetnames[1:]:
         assert wb[name].max_row == 1 and header(wb[name])[0]
-    assert header(wb[SETTLEMENT])[:2] == ["channel", "settle_date"]
-    assert "Cleared today 今日已清\t0\n" in dump_workbook(path)
+    assert header(wb["结算 Settlement"])[:2] == ["渠道", "结算日期"]
+    text = dump_workbook(path)
+    assert "今日已清(笔)\t0\t" in text and "最久未处理(天)\t无\n" in text
+    with zipfile.ZipFile(path) as z:
+        assert not [n for n in z.namelist() if "chart" in n]  # nothing to plot
 
 
 def test_hive_partitioned_glob_keeps_only_the_report_date(tmp_path: Path):
@@ -386,14 +427,14 @@ def test_hive_partitioned_glob_keeps_only_the_report_date(tmp_path: Path):
         write_parquet(path, cols, [exc("BANK_UNEXPLAINED", n=n)])
     data = ReportInputs(exceptions=root / "report_date=*" / "*.parquet")
     path = write_workbook(DAY, data, tmp_path / "report.xlsx")
-    assert column(load_workbook(path)["BANK_UNEXPLAINED"], "ref") == ["R001"]
+    assert column(load_workbook(path)["银行未达账 BANK_UNEXPLAINED"], "对账键") == ["R001"]
 
 
 def test_replaces_existing_file_atomically(tmp_path: Path):
     out = tmp_path / "report.xlsx"
     out.write_text("old")
     assert write_workbook(DAY, ReportInputs(), out) == out
-    assert load_workbook(out).sheetnames[0] == SUMMARY
+    assert load_workbook(out).sheetnames[0] == "汇总 Summary"
     assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
 
 
@@ -432,10 +473,16 @@ def tricky_inputs(tmp_path: Path) -> ReportInputs:
                 expected_amount=Decimal("9999999999999999.99") if i == 1 else Decimal(i),
                 actual_amount=None if i == 2 else Decimal("-0.01") * i,
                 line_no=12345678901234567 if i == 3 else i,
+                severity=(i % 3) + 1 if i % 4 else None,
             )
         )
     rows += [exc("BANK_UNEXPLAINED", status, n=i) for i in range(5) for status in ("OPEN",)]
     rows += [exc("SOMETHING_NEW", "PENDING", n=i, channel=None) for i in range(4)]
+    rows += [
+        exc("DUPLICATE_DEBIT", "RESOLVED", n=i, resolution_action="CREDITED",
+            resolved_at=dt.datetime(2026, 11, 1 + i, 10, 0, 1, 500, tzinfo=dt.UTC) if i else None)
+        for i in range(3)
+    ]  # fmt: skip
     rejects = [{"raw": text, "reason": text, "line_no": i} for i, text in enumerate(TRICKY_TEXT)]
     rejects.append({})  # every cell empty: no row element at all
     return inputs(tmp_path, exceptions=rows, rejects=rejects, settlements=[{"channel": "x"}])
@@ -448,12 +495,12 @@ def sheet_parts(path: Path) -> dict[str, bytes]:
 
 def test_fast_rows_write_what_xlsxwriter_writes(tmp_path: Path, monkeypatch):
     """The data rows rendered in bulk are byte for byte XlsxWriter's own per-cell output."""
-    monkeypatch.setattr(workbook, "MAX_ROWS", 3)  # splits, also in the middle of a batch
-    monkeypatch.setattr(workbook, "BATCH_ROWS", 2)
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 3)  # splits, also in the middle of a batch
+    monkeypatch.setattr(xlsx, "BATCH_ROWS", 2)
     data = tricky_inputs(tmp_path)
-    monkeypatch.setattr(workbook, "FAST_ROWS", False)
+    monkeypatch.setattr(xlsx, "FAST_ROWS", False)
     slow = sheet_parts(write_workbook(DAY, data, tmp_path / "slow.xlsx"))
-    monkeypatch.setattr(workbook, "FAST_ROWS", True)
+    monkeypatch.setattr(xlsx, "FAST_ROWS", True)
     fast = sheet_parts(write_workbook(DAY, data, tmp_path / "fast.xlsx"))
     assert sorted(fast) == sorted(slow)
     assert "xl/worksheets/sheet12.xml" in fast  # several split sheets
@@ -465,4 +512,4 @@ def test_fast_rows_keep_rich_text_lookalikes_literal(tmp_path: Path):
     text = "<r><t>looks like rich text</t></r>"
     data = inputs(tmp_path, exceptions=[exc("DATA_CONFLICT", detail=text)])
     path = write_workbook(DAY, data, tmp_path / "report.xlsx")
-    assert column(load_workbook(path)["DATA_CONFLICT"], "detail") == [text]
+    assert column(load_workbook(path)["数据冲突 DATA_CONFLICT"], "说明") == [text]

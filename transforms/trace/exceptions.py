@@ -41,7 +41,7 @@ KEEP = (
 def read_exceptions(lake: Lake, hops: list[Hop], order_no: str | None) -> list[dict]:
     """OPEN first, then by type and ref; borrower data masked, with label and action."""
     from reports.labels import action, label
-    from reports.workbook import mask_text
+    from reports.masking import mask_detail as mask_text
 
     refs = {i for h in hops for i in h.ids if i} | ({order_no} if order_no else set())
     cond = (

@@ -30,7 +30,7 @@ CONFLICT_FIELDS = (
 
 
 def masks():
-    from reports.workbook import mask_borrower, mask_card, mask_text
+    from reports.masking import mask_borrower, mask_card, mask_text
 
     return mask_borrower, mask_card, mask_text
 
