@@ -240,6 +240,8 @@ STATS_ZH: dict[str, str] = {
     "distributions due today": "今日应清分",
     "distributions matched": "清分已对平",
     "distribution match rate": "清分匹配率",
+    "computed because": "本次计算原因",
+    "inbox folder": "收件文件夹",
 }
 
 

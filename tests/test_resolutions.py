@@ -135,3 +135,33 @@ def test_recon_resolve_records_and_refuses_with_exit_2(lake, capsys):
     )
     run_range(lake, DAYS[-1], DAYS[-1])
     assert {r[0]: r[3] for r in exceptions(lake, DAYS[-1])}[dup[0]] == "RESOLVED"
+
+
+def test_round_trip_through_the_report_workbook_itself(lake):
+    """Open the day's workbook as finance would, decide two rows in Excel, drop it back."""
+    from openpyxl import load_workbook
+
+    day = DAYS[-1]
+    path = lake.reports / f"recon_{day}.xlsx"
+    wb = load_workbook(path)
+    decided = {}
+    for ws in wb.worksheets:
+        header = [c.value for c in ws[1]]
+        if "处理结果" not in header or ws.max_row < 2:
+            continue
+        col = {name: header.index(name) + 1 for name in ("异常编号", "处理结果", "处理说明", "处理人")}
+        ws.cell(2, col["处理结果"], "FALSE_POSITIVE 误报")
+        ws.cell(2, col["处理说明"], "核实为测试数据")
+        ws.cell(2, col["处理人"], "王芳")
+        decided[ws.cell(2, col["异常编号"]).value] = "FALSE_POSITIVE"
+        if len(decided) == 2:
+            break
+    lake.resolutions_dir.mkdir(parents=True)
+    wb.save(lake.resolutions_dir / path.name)
+    results = run_range(lake, day, day)
+    assert "finance decisions recorded" in results[0].reason
+    after = {r[0]: r for r in exceptions(lake, day)}
+    assert {eid: after[eid][4] for eid in decided} == decided
+    assert all(after[eid][3] == "RESOLVED" for eid in decided)
+    resolved = load_workbook(lake.reports / f"recon_{day}.xlsx", read_only=True)
+    assert any(name.startswith("已处理") for name in resolved.sheetnames)

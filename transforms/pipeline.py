@@ -311,9 +311,19 @@ def prepare(config: Config, start: dt.date, end: dt.date) -> tuple[Ledger, list[
     publish.clean_leftovers(config)
     with phase("import finance decisions"):
         imported = resolutions.import_folder(config)
+    if imported:
+        counts = {
+            o: sum(v.outcome == o for v in imported) for o in ("accepted", "unchanged", "rejected")
+        }
+        log.warning(
+            "finance decisions imported from %s: %s (each line in %s/resolutions_import_*.csv)",
+            config.resolutions_dir,
+            ", ".join(f"{n} {o}" for o, n in counts.items() if n),
+            config.reports,
+        )
     for v in imported:
         level = logging.WARNING if v.outcome == "rejected" else logging.INFO
-        log.log(level, "decision %s %s: %s %s", v.origin, v.exception_id, v.outcome, v.reason)
+        log.log(level, "  %s %s: %s %s", v.origin, v.exception_id, v.outcome, v.reason)
     ledger = Ledger(config)
     with phase("plan (ledger: stat every inbox file, hash the changed ones)"):
         todo = plan(config, start, end, ledger)
