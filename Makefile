@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS := 4
 
-.PHONY: setup demo test lint format check goldens bench clean
+.PHONY: setup demo serve test lint format check goldens bench clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,14 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/recon demo --out data/demo
+
+# A self-hosted Prefect server (UI on http://127.0.0.1:4200, SQLite under the config's data_dir)
+# serving the `daily` and `rerun` deployments. make serve CONFIG=path/to/recon.toml; by default
+# the demo's (generated first if missing).
+CONFIG ?= data/demo/recon.toml
+serve: $(STAMP)
+	@test -f $(CONFIG) || $(BIN)/recon demo --out data/demo
+	$(BIN)/recon serve --config $(CONFIG)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

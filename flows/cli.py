@@ -216,9 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="the report the decision is taken on, and its effective date (default: the latest)",
     )
 
-    s = command("serve", "run the daily schedule (Prefect), 06:00 in the config's time zone")
+    s = command(
+        "serve",
+        "start a self-hosted Prefect server (unless PREFECT_API_URL is set) and serve the "
+        "`daily` (waits for the files, catches up, alerts) and `rerun` deployments",
+    )
     s.add_argument("--config", type=Path, required=True, help="the recon.toml file")
-    s.add_argument("--cron", default="0 6 * * *", help="when, in the config's time zone")
+    s.add_argument(
+        "--cron",
+        default=None,
+        help="when the daily run starts, in the config's time zone "
+        "(default: [schedule] cron, else 30 10 * * *)",
+    )
 
     sub.add_parser(  # its options are parsed by bench/run.py: `recon bench --help`
         "bench", add_help=False, help="the performance benchmark (SPEC §9); see recon bench --help"
@@ -244,14 +253,14 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def load_config(path: Path):
+def load_config(path: Path, check_folders: bool = True):
     """The configuration, or a ConfigError naming the file (never a traceback)."""
     from transforms.config import load_config as load
 
     if path.is_dir():
         raise ConfigError(path, "(file)", "is a folder; expected the recon.toml file")
     try:
-        return load(path)
+        return load(path, check_folders=check_folders)
     except UnicodeDecodeError as exc:
         raise ConfigError(path, "(file)", f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
@@ -402,7 +411,14 @@ def cmd_run(args) -> int:
     requested = requested_days(start, end)
     warn_missing_folders(config, requested)
     with console(args, config):
-        results = run_range(config, start, end, wait_seconds=args.wait)
+        if os.environ.get("PREFECT_API_URL"):
+            # A Prefect server is configured: run through the flow, so the run has history
+            # and artifacts there; otherwise the plain functions, as the flow would call them.
+            from flows.reconcile import reconcile
+
+            results = reconcile(str(config.path), start, end, wait_seconds=args.wait)
+        else:
+            results = run_range(config, start, end, wait_seconds=args.wait)
     warn_missing_folders(config, [r.report_date for r in results if r.report_date not in requested])
     print_results(results)
     return report_file_errors(results)
@@ -434,7 +450,8 @@ def cmd_demo(args) -> int:
 def cmd_inspect(args) -> int:
     from transforms.inspect import inspect_file, report_text
 
-    config = load_config(args.config) if args.config else None
+    # inspect reads one file: the config's formats are enough, its folders need not exist
+    config = load_config(args.config, check_folders=False) if args.config else None
     path: Path = args.file
     if not path.exists():
         raise UsageError(f"inspect: {path}: no such file")
@@ -483,14 +500,15 @@ def cmd_serve(args) -> int:
 
     from flows.schedule import serve
 
+    cron = args.cron or config.schedule.cron
     try:
-        Cron(args.cron, timezone=config.timezone)
+        Cron(cron, timezone=config.timezone)
     except ValueError:
         raise UsageError(
-            f"--cron {args.cron!r} is not a cron expression; expected 5 fields: "
+            f"--cron {cron!r} is not a cron expression; expected 5 fields: "
             "minute hour day-of-month month day-of-week"
         ) from None
-    serve(str(config.path), args.cron)
+    serve(str(config.path), cron)
     return 0
 
 

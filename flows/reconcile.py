@@ -97,17 +97,19 @@ def publish_summary(result: pipeline.DateResult) -> None:
 
 
 @flow(name="reconcile", task_runner=ThreadPoolTaskRunner(max_workers=ingest.INGEST_WORKERS))
-def reconcile(config_path: str, start: dt.date, end: dt.date | None = None) -> list[str]:
+def reconcile(
+    config_path: str, start: dt.date, end: dt.date | None = None, wait_seconds: float = 0
+) -> list[pipeline.DateResult]:
     """Reconcile each date from start to end (inclusive), in date order, first recomputing
-    any earlier date whose published state is missing or stale. Returns workbook paths."""
+    any earlier date whose published state is missing or stale (`recon run` through Prefect)."""
     end = end or start
     config = load_config(config_path)
-    with publish.run_lock(config):
+    with publish.run_lock(config, wait_seconds):
         ledger, todo = pipeline.prepare(config, start, end)
-        workbooks = []
+        results = []
         for p in todo:
             result = reconcile_date(config_path, p, ledger.deliveries.get(p.day, []))
             ledger.record(p.day, result.files)
-            workbooks.append(str(result.workbook))
+            results.append(result)
         ledger.save()
-        return workbooks
+        return results

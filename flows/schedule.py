@@ -1,32 +1,70 @@
-"""`recon serve`: run the reconcile flow every morning for yesterday's business date."""
+"""The served deployments: `daily` (Cron in the config's time zone: wait for the files, catch
+up every date since the last report, alert) and `rerun` (a date range, from the UI or
+`prefect deployment run rerun/rerun -p start=... -p end=...`). `recon serve` / `make serve`
+starts a self-hosted Prefect server first (flows/server.py) unless PREFECT_API_URL is set."""
 
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+from pathlib import Path
 
 from flows import settings
 
 settings.apply()
 
 from prefect import flow  # noqa: E402
+from prefect import serve as prefect_serve  # noqa: E402
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.schedules import Cron  # noqa: E402
 
 from flows.reconcile import reconcile  # noqa: E402
 from transforms.config import load_config  # noqa: E402
+from transforms.daily import run_daily  # noqa: E402
 
 
-@flow(name="daily-reconcile")
-def daily_reconcile(config_path: str) -> list[str]:
-    tz = ZoneInfo(load_config(config_path).timezone)
-    yesterday = dt.datetime.now(tz).date() - dt.timedelta(days=1)
-    return reconcile(config_path, yesterday)
+@flow(name="daily")
+def daily(config_path: str) -> list[str]:
+    """Every business date since the last published report, yesterday's after waiting for its
+    files until the deadline; then the alert (transforms/daily.py)."""
+
+    def runner(_config, start: dt.date, end: dt.date) -> list[str]:
+        return [str(r.workbook) for r in reconcile(config_path, start, end)]
+
+    outcome = run_daily(load_config(config_path), runner)
+    if outcome.alert and outcome.alert.reasons:
+        create_markdown_artifact(
+            outcome.alert.text, key=f"recon-alert-{outcome.end}", description="alert sent"
+        )
+    return outcome.workbooks
 
 
-def serve(config_path: str, cron: str = "0 6 * * *") -> None:
-    timezone = load_config(config_path).timezone
-    daily_reconcile.serve(
-        name="daily-reconcile",
-        schedules=[Cron(cron, timezone=timezone)],
-        parameters={"config_path": str(config_path)},
-    )
+@flow(name="rerun")
+def rerun(config_path: str, start: dt.date, end: dt.date | None = None) -> list[str]:
+    """Reconcile start..end (inclusive) again, in date order."""
+    return [str(r.workbook) for r in reconcile(config_path, start, end)]
+
+
+def deployments(config_path: str | Path, cron: str | None = None) -> list:
+    config = load_config(config_path)
+    path = str(Path(config_path).resolve())
+    cron = cron or config.schedule.cron
+    return [
+        daily.to_deployment(
+            name="daily",
+            schedules=[Cron(cron, timezone=config.timezone)],
+            parameters={"config_path": path},
+            description=f"{cron} {config.timezone}: wait for the files, catch up, alert",
+        ),
+        rerun.to_deployment(
+            name="rerun",
+            parameters={"config_path": path},
+            description="reconcile a date range again: set start and end",
+        ),
+    ]
+
+
+def serve(config_path: str | Path, cron: str | None = None) -> None:
+    from flows.server import self_hosted
+
+    with self_hosted(load_config(config_path)):
+        prefect_serve(*deployments(config_path, cron))

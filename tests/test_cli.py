@@ -86,6 +86,7 @@ def test_a_range_ending_before_it_starts_exits_2(tmp_path, capsys):
         'format = "platform_export"\nglob = "p*.csv"\n',
         encoding="utf-8",
     )
+    (tmp_path / "inbox").mkdir()
     code = main(["run", "--config", str(config), "--date", "2026-11-05", "--to", "2026-11-01"])
     assert code == 2 and "--to 2026-11-01 is before --date 2026-11-05" in capsys.readouterr().err
 

@@ -149,7 +149,9 @@ def test_round_trip_through_the_report_workbook_itself(lake):
         header = [c.value for c in ws[1]]
         if "处理结果" not in header or ws.max_row < 2:
             continue
-        col = {name: header.index(name) + 1 for name in ("异常编号", "处理结果", "处理说明", "处理人")}
+        col = {
+            name: header.index(name) + 1 for name in ("异常编号", "处理结果", "处理说明", "处理人")
+        }
         ws.cell(2, col["处理结果"], "FALSE_POSITIVE 误报")
         ws.cell(2, col["处理说明"], "核实为测试数据")
         ws.cell(2, col["处理人"], "王芳")

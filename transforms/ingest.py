@@ -6,14 +6,21 @@ Every data row of every file ends up in its canonical table or in `rejects`;
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
+import logging
+import lzma
 import os
 import shutil
+import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
+from xml.parsers import expat
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -28,6 +35,7 @@ from transforms.sources.base import FileContext
 from transforms.timing import phase
 
 FILES_SCHEMA = lake.arrow_schema("files")
+log = logging.getLogger("recon")
 
 
 @dataclass
@@ -59,7 +67,8 @@ def ingest_file(
     sha = delivery.file_sha256
     fmt = get_format(source.format, config.mapped_formats)
     result = FileResult(source.name, path.name, sha, fmt.name, "OK")
-    if delivery.redelivery:
+    # An empty file is "identical" to every other empty file: it is an error, not a re-delivery.
+    if delivery.redelivery and delivery.size:
         result.status = "DUPLICATE"
         result.error = (
             f"byte-identical to {delivery.first_file} delivered {delivery.first_seen.isoformat()}; "
@@ -74,12 +83,14 @@ def ingest_file(
         config.spill_dir,
     )
     try:
-        with path.open("rb") as f:
-            head = f.read(16384)
+        head = _read_head(path)
         verdict = fmt.identify(path, head)
         if not verdict:
             raise InputFileError(
-                path, None, f"source {source.name!r} expects format {fmt.name}: {verdict.reason}"
+                path,
+                None,
+                f"source {source.name!r} expects format {fmt.name}: {verdict.reason}"
+                + _content_hint(head),
             )
         ctx = FileContext(path, source, con, workdir, config.timezone, "f", config.mapped_formats)
         normalized = fmt.normalize(ctx)
@@ -96,7 +107,17 @@ def ingest_file(
             {"name": c.name, "stated": _s(c.stated), "computed": _s(c.computed), "ok": c.ok}
             for c in normalized.checks
         ]
-    except ReconError as exc:
+    except (ReconError, *CONTENT_ERRORS) as exc:
+        if not isinstance(exc, ReconError):  # a parser's own error that a format let through
+            log.warning("%s: %s", path, exc, exc_info=True)
+            kind, module = type(exc).__name__, type(exc).__module__.lstrip("_")
+            kind = kind if module == "builtins" else f"{module}.{kind}"  # csv.Error, zlib.error
+            exc = InputFileError(
+                path,
+                None,
+                f"cannot be read as {fmt.name} ({kind}: {exc}); expected "
+                f"{fmt.description or fmt.name}",
+            )
         # Named from the inbox (not the absolute path): outputs stay the same wherever it lives.
         message = str(exc).replace(f"{config.inbox}{os.sep}", "")
         result.status, result.error = "ERROR", message
@@ -107,6 +128,42 @@ def ingest_file(
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)
     return result
+
+
+# Errors that only malformed content makes a parser raise. Each format is meant to turn
+# them into rejects or an InputFileError with a better message; this is the safety net that
+# keeps one file from failing its whole date (logged with its traceback, to be fixed there).
+CONTENT_ERRORS = (
+    csv.Error,
+    UnicodeError,
+    RecursionError,
+    ParseError,
+    expat.ExpatError,
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+)
+
+
+def _read_head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(16384)
+    except OSError as exc:
+        raise InputFileError(path, None, f"cannot be opened: {exc.strerror or exc}") from None
+
+
+def _content_hint(head: bytes) -> str:
+    """What the first bytes say when a file is not its source's format at all."""
+    if not head:
+        return " (the file is empty: 0 bytes)"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        bom = head[:2].hex(" ").upper()
+        return f" (the file is UTF-16 text, byte-order mark {bom}; expected UTF-8 or GBK)"
+    if b"\x00" in head and not head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return " (its first bytes hold NUL bytes: binary content, not a text file)"
+    return ""
 
 
 def _s(value) -> str | None:

@@ -106,8 +106,12 @@ def config_digest(config: Config) -> str:
         "state_version": STATE_VERSION,
         "timezone": config.timezone,
         "rematch_days": config.rematch_days,
+        "locale": config.locale,
+        # how a file is fetched does not change what it says
         "sources": [
-            {**asdict(s), "bank_counterparty": list(s.bank_counterparty)} for s in config.sources
+            {**asdict(s), "bank_counterparty": list(s.bank_counterparty)}
+            | {"fetch": None, "fetch_retries": None}
+            for s in config.sources
         ],
         "formats": config.mapped_formats,
     }

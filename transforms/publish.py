@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from transforms.config import Config
-from transforms.errors import ReconError
+from transforms.errors import ReconError, UsageError
 
 MANIFEST = "MANIFEST.json"
 INPUT_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects", "files")
@@ -190,12 +190,37 @@ def _holder(lock_path: Path) -> str:
     )
 
 
+PRIVATE_UMASK = 0o027  # files 0640, folders 0750: borrower data is for the owner and group only
+
+
+def private_data_dir(config: Config) -> None:
+    """Create `data_dir` owner/group-only and make every file this process writes 0640 and every
+    folder 0750, whatever the umask; refuse (exit 2) before any work if an output folder cannot
+    be written, so nothing is half swapped in."""
+    os.umask(PRIVATE_UMASK)
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+    if config.data_dir.stat().st_uid == os.getuid():
+        os.chmod(config.data_dir, 0o750)
+    for folder in (
+        config.data_dir,
+        config.lake,
+        config.reports,
+        config.data_dir / "current",
+        config.data_dir / "versions",
+        config.spill_dir,
+    ):
+        if folder.exists() and not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(
+                f"{folder}: cannot write there (permission denied); nothing was changed"
+            )
+
+
 @contextmanager
 def run_lock(config: Config, wait_seconds: float = 0):
     """Hold `{data_dir}/.lock` for a whole run; a second run waits or exits 2 naming the holder."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(config)
     lock_path = config.data_dir / ".lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o640)
     deadline = time.monotonic() + wait_seconds
     try:
         while True:

@@ -17,7 +17,7 @@ def test_flow_reconciles_a_date(prefect_harness, tmp_path, demo_run):
 
     config_path = generate(tmp_path, DEMO_START, DEMO_DAYS, 40, seed=11)  # the demo_run inbox
     day = dt.date(2026, 11, 4)
-    workbooks = reconcile(str(config_path), day, day)
+    workbooks = [r.workbook for r in reconcile(str(config_path), day, day)]
     # The earlier dates had no published state: the flow computed them first, in order.
     assert [Path(w).name for w in workbooks] == [f"recon_2026-11-0{d}.xlsx" for d in (1, 2, 3, 4)]
     rel = f"exceptions/report_date={day.isoformat()}/exceptions.parquet"

@@ -90,10 +90,12 @@ def test_truncated_inside_a_field_value_is_a_reject(tmp_path):
     )
 
 
-def test_header_only(tmp_path):
+def test_header_only_fails_a_control_check(tmp_path):
+    # the export states no count: a header and nothing else is most likely one cut short
     result = run(tmp_path, HEADER + "\n")
     assert (result.rows_in, result.rows_ok, result.rows_rejected) == (0, 0, 0)
-    assert result.checks == []
+    (check,) = result.checks
+    assert not check.ok and "none after the header" in check.name
 
 
 def test_gbk_bytes_in_a_utf8_file_name_the_file_and_line(tmp_path):

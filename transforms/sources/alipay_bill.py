@@ -32,8 +32,11 @@ Reading rules:
   A data line after the `#...业务明细列表结束...` line is rejected.
 - 业务类型 交易 -> txn_type PAY; 退款 -> REFUND; anything else is rejected.
 - Money: plain yuan, up to 2 decimals, optional sign (`-30.00`), no thousands
-  separators. Refund rows carry negative 订单金额/商家实收 (the sign is not
-  checked row by row; the footer totals are compared with the signed values).
+  separators. Refund rows carry negative 订单金额/商家实收; the footer totals are
+  compared with the signed values. A 交易 row whose 订单金额 is negative or zero
+  (`-0.00` included) is rejected (it would read as a payment of its absolute
+  value), and so is a 退款 row of zero; a 退款 row written positive is read as
+  the refund of that amount.
 - Times: `YYYY-MM-DD HH:MM:SS`, local wall clock of the configured time zone.
 
 Mapping to channel_txns: channel = the source's channel; status SUCCESS;
@@ -99,6 +102,7 @@ from transforms.sources.base import (
 )
 from transforms.textio import (
     HEAD_BYTES,
+    check_width,
     first_line_encoding,
     is_blank,
     iter_lines,
@@ -176,17 +180,23 @@ class AlipayBill(Format):
 
     def identify(self, path: Path, head: bytes) -> Verdict:
         if zipfiles.is_zip_name(path):
+            problem = zipfiles.zip_problem(path)
+            if problem:
+                return no(f"expected a zip of an Alipay 业务明细 .csv; {problem}")
             entries = zipfiles.peek_csvs(path, HEAD_BYTES)
             if not entries:
                 names = zipfiles.list_names(path)
                 return no(
                     f"zip without a .csv entry to read (entries: {', '.join(names) or 'none'})"
                 )
-            for name, entry_head in entries:
+            for name, entry_head, _ in entries:
                 why = _looks_like_bill(entry_head)
                 if why:
                     # normalize() names the problem if the zip holds more than one csv
                     return yes(f"zipped Alipay 业务明细 bill {name}: {why}")
+            damaged = [f"{name} ({why})" for name, _, why in entries if why]
+            if damaged:
+                return no(f"the zip is damaged: entry {damaged[0]} cannot be read")
             return no(f"no csv entry of the zip starts like an Alipay 业务明细 bill ({TITLE})")
         if not name_allows(path, (".csv",)):
             return no("file name does not end in .csv, .zip or .csv.zip (or a generic .txt/.dat)")
@@ -228,6 +238,7 @@ class AlipayBill(Format):
                 f"expected an Alipay 业务明细 column header with {REQUIRED}; {problem}",
             )
 
+        check_width(shown, header_no, len(header))
         footer: dict = {}
         cols = [f"c{i}" for i in range(len(header))]
         staged = stage_delimited(
@@ -276,6 +287,10 @@ class AlipayBill(Format):
             sql.unreadable("创建时间", f("创建时间"), "_created", time_text),
             f"CASE WHEN _refund AND {f(REFUND_NO)} IS NULL "
             f"THEN '{REFUND_NO}: required on a 退款 row, found empty' END",
+            f"CASE WHEN NOT _refund AND _order <= 0 THEN '{ORDER_AMOUNT}: expected a positive "
+            f"amount on a 交易 (payment) row, found ' || {f(ORDER_AMOUNT)} END",
+            f"CASE WHEN _refund AND _order = 0 THEN '{ORDER_AMOUNT}: expected the amount "
+            f"refunded (negative, as Alipay writes it), found ' || {f(ORDER_AMOUNT)} END",
         )
         is_header = (
             f"(ltrim({f('支付宝交易号')}, '\ufeff') = '支付宝交易号' AND {kind} = '业务类型')"

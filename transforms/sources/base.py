@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
-from transforms.config import Source
+from transforms.config import Option, Source
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,9 @@ class Format:
     name: ClassVar[str]
     table: ClassVar[str]  # canonical table it fills
     description: ClassVar[str] = ""
+    # The source `options` the format accepts: name -> Option (type, range, default). The
+    # config refuses any other option; a format that declares none takes none.
+    OPTIONS: ClassVar[dict[str, Option]] = {}
 
     def identify(self, path: Path, head: bytes) -> Verdict:
         raise NotImplementedError

@@ -11,7 +11,10 @@ account holder).
 - A date column and a separate time-of-day column (CCB personal: 交易日期 + 交易时间)
   are combined.
 - Footer rows (合计, 人民币合计, disclaimers such as 以上数据仅供参考) are not data;
-  a 合计 row's 借方/贷方 totals are checked against the rows read.
+  a 合计 row's 借方/贷方 totals are checked against the rows read. A header and no
+  row is a statement without transactions (an account with no movement that day).
+- A line that cannot be a row (over 1 MiB, holding a NUL byte, a cell over the CSV
+  reader's 131,072 characters) is a reject naming it; the other rows are kept.
 - The running balance (余额) is checked in file order, ascending or descending.
   A balance cell that is present but unreadable (anonymised `xx,yyyy.zz`) leaves
   the balance empty and is reported as a control check; the line itself stands.
@@ -27,6 +30,7 @@ account holder).
 from __future__ import annotations
 
 import csv
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,7 +47,16 @@ from transforms.sources.base import (
     yes,
 )
 from transforms.tabular import EXCEL_SUFFIXES, is_excel, iter_rows, normalize_header, stage_rows
-from transforms.textio import HEAD_BYTES, guess_encoding, head_text, read_head
+from transforms.textio import (
+    HEAD_BYTES,
+    MAX_COLUMNS,
+    BadRow,
+    check_width,
+    csv_rows,
+    guess_encoding,
+    head_text,
+    read_head,
+)
 
 __all__ = ["ChineseBankStatement", "currency_sql", "normalize_header", "running_balance_check"]
 
@@ -290,7 +303,7 @@ class ChineseBankStatement(Format):
                     if i >= MAX_PREAMBLE_ROWS:
                         break
             except InputFileError as exc:
-                return no(str(exc))
+                return no(str(exc).removeprefix(f"{path}").lstrip(", :"))
             return no(_explain(rows, "sheet row"))
         texts = [head_text(head)]
         if guess_encoding(head) != "utf-8":
@@ -307,8 +320,10 @@ class ChineseBankStatement(Format):
 
     def normalize(self, ctx: FileContext) -> Normalized:
         path = ctx.path
-        encoding = None if is_excel(path) else choose_encoding(path, read_head(path))
-        rows = iter_rows(path, encoding)
+        if is_excel(path):
+            rows = iter_rows(path)
+        else:
+            rows = csv_rows(path, choose_encoding(path, read_head(path)))
         where = "sheet row" if is_excel(path) else "line"
         header, roles, preamble = None, {}, []
         for i, (line_no, cells) in enumerate(rows):
@@ -325,8 +340,14 @@ class ChineseBankStatement(Format):
                 "expected a header row with a date column and 借方/贷方 (支出/收入) or a signed "
                 f"交易金额 column; {_explain(preamble, where)}",
             )
-        data, footers = [], []
+        if len(header) > MAX_COLUMNS:  # e.g. a sheet formatted out to column XFD
+            header = header[: max(i for i, c in enumerate(header) if c.strip()) + 1]
+            check_width(path, None, len(header))
+        data, footers, unreadable = [], [], []
         for line_no, cells in rows:
+            if isinstance(cells, BadRow):
+                unreadable.append((line_no, cells.raw, cells.reason))
+                continue
             first = next((c.strip() for c in cells if c.strip()), "")
             if first.startswith(FOOTER_MARKERS):
                 footers.append((line_no, cells))
@@ -334,6 +355,7 @@ class ChineseBankStatement(Format):
                 data.append((line_no, cells))
         cols = [f"c{i}" for i in range(len(header))]
         staged = stage_rows(ctx.con, ctx.t("rows"), data, cols)
+        sql.add_rejects(ctx.con, staged, unreadable)
 
         def get(role: str) -> str:
             return sql.clean(f"c{roles[role]}") if role in roles else "NULL::VARCHAR"
@@ -609,8 +631,8 @@ def currency_sql(raw: str) -> str:
 
 
 def _dec(cells: list[str], i: int) -> Decimal | None:
-    try:
-        text = "".join(cells[i].split()).replace(",", "")
-        return Decimal(text).quantize(Decimal("0.01")) if text and text != "-" else None
-    except Exception:
+    """A footer total: yuan in ASCII digits (Decimal() also takes ０-９), else None."""
+    text = "".join(cells[i].split()).replace(",", "") if i < len(cells) else ""
+    if not re.fullmatch(r"[+-]?[0-9]{1,16}(\.[0-9]{1,2})?", text):
         return None
+    return Decimal(text).quantize(Decimal("0.01"))

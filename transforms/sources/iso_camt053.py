@@ -1,8 +1,10 @@
 """ISO 20022 camt.053 bank-to-customer statements, .001.02 to .001.08 (and later).
 
 Parsed with defusedxml: a DTD, entity or external reference is refused, nothing
-is fetched. Elements are found by local name, so every version's namespace
-reads the same. One row per `Ntry`:
+is fetched. A document nested more than 64 elements deep, or a file (or zip
+entry) over 256 MiB, is refused too: it is parsed as a whole. An entry whose date
+cannot be placed in UTC (year 1 or 9999 with an offset) is a reject. Elements are
+found by local name, so every version's namespace reads the same. One row per `Ntry`:
 
 - amount: `Amt` (non-negative, at most 2 significant decimals: DECIMAL(18,2)
   holds it exactly; `1.005` is a reject, never rounded), currency `Amt/@Ccy`;
@@ -136,16 +138,37 @@ def instant_of(el: Element | None, timezone: str) -> dt.datetime | None:
     return stamp.astimezone(dt.UTC)
 
 
+MAX_DEPTH = 64  # a camt.053 document nests about 12 elements deep
+
+
+class TooDeep(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
 def entry_lines(raw: bytes) -> list[int]:
-    """Line of each `Ntry` start tag, in document order (the order of `root.iter()`)."""
+    """Line of each `Ntry` start tag, in document order (the order of `root.iter()`).
+
+    Raises TooDeep (with the line) for elements nested more than MAX_DEPTH deep: no
+    statement is, and serializing such an entry for `raw` would exhaust Python's stack."""
     lines: list[int] = []
+    depth = 0
     parser = expat.ParserCreate()
 
     def start(name: str, _attrs) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise TooDeep(parser.CurrentLineNumber)
         if name.rsplit(":", 1)[-1] == "Ntry":
             lines.append(parser.CurrentLineNumber)
 
+    def end(_name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
     parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.Parse(raw, True)
     return lines
 
@@ -176,14 +199,6 @@ def _namespace_verdict(head: bytes) -> Verdict:
     return yes(f"camt.053.001.{found.group(2).decode()} namespace")
 
 
-def _readable_zip(path: Path) -> bool:
-    try:
-        zipfiles.read_entries(path, ".none")
-        return True
-    except InputFileError:
-        return False
-
-
 class Camt053(Format):
     name = "camt053"
     table = "bank_lines"
@@ -191,7 +206,13 @@ class Camt053(Format):
 
     def identify(self, path: Path, head: bytes) -> Verdict:
         if zipfiles.is_zip(path, head):
-            entries = zipfiles.read_entries(path, ".xml", 4096) if _readable_zip(path) else []
+            problem = zipfiles.zip_problem(path)
+            if problem:
+                return no(problem)
+            try:
+                entries = zipfiles.read_entries(path, ".xml", 4096)
+            except InputFileError as exc:
+                return no(str(exc).removeprefix(f"{path}").lstrip(", :"))
             if not entries:
                 return no("zip without a .xml entry")
             verdicts = [(name, _namespace_verdict(h)) for name, h in entries]
@@ -211,6 +232,14 @@ class Camt053(Format):
                     ctx.path, None, "expected a zip of camt.053 .xml files; none found"
                 )
         else:
+            size = ctx.path.stat().st_size
+            if size > zipfiles.MAX_READ_BYTES:
+                raise InputFileError(
+                    ctx.path,
+                    None,
+                    f"{size:,} bytes; expected a camt.053 file of at most "
+                    f"{zipfiles.MAX_READ_BYTES:,} bytes (it is parsed as a whole: split it)",
+                )
             documents = [(None, ctx.path.read_bytes())]
         records, checks, offset, number = [], [], 0, 0
         for entry, raw in documents:
@@ -231,10 +260,24 @@ class Camt053(Format):
             ) from None
         except ParseError as exc:
             line = exc.position[0] if exc.position else None
-            raise InputFileError(where, line, f"not well-formed XML ({exc})") from None
+            raise InputFileError(
+                where,
+                line,
+                f"not well-formed XML ({exc}); expected a complete camt.053 document (a file cut "
+                "short, or one with binary content?)",
+            ) from None
         # Safe to re-read with expat: defusedxml has just refused any DTD or entity.
+        try:
+            lines = entry_lines(raw)
+        except TooDeep as exc:
+            raise InputFileError(
+                where,
+                exc.line,
+                f"elements nested more than {MAX_DEPTH} deep; expected a camt.053 statement "
+                "(about 12 levels)",
+            ) from None
         ntry = [e for e in root.iter() if local(e.tag) == "Ntry"]
-        line_of = dict(zip(map(id, ntry), entry_lines(raw), strict=False))
+        line_of = dict(zip(map(id, ntry), lines, strict=False))
         statements = [s for s in root.iter() if local(s.tag) == "Stmt"]
         if not statements:
             raise InputFileError(where, None, "expected BkToCstmrStmt/Stmt elements; none found")
@@ -287,6 +330,18 @@ class Camt053(Format):
         if problems:
             return {"line_no": line_no, "raw": raw, "reject_reason": "; ".join(problems)}
         value_date = value_date or booked or fallback
+        try:
+            txn_time = instant_of(find(entry, "BookgDt"), ctx.timezone) or local_midnight_utc(
+                value_date, ctx.timezone
+            )
+        except OverflowError:  # e.g. 0001-01-01 local is before the first UTC instant
+            found = booked_text or value_text or str(value_date)
+            return {
+                "line_no": line_no,
+                "raw": raw,
+                "reject_reason": f"BookgDt/ValDt: {found!r} is out of the range of dates a time "
+                "can hold; expected a date such as 2026-11-02",
+            }
         credit = indicator == "CRDT"
         reversal = (text(entry, "RvslInd") or "").lower() in ("true", "1")
         tx = find(entry, "NtryDtls/TxDtls")
@@ -310,8 +365,7 @@ class Camt053(Format):
             "bank_txn_id": ref
             or stable_id("X", account, number, k, value_date, amount, indicator, narrative),
             "value_date": value_date,
-            "txn_time": instant_of(find(entry, "BookgDt"), ctx.timezone)
-            or local_midnight_utc(value_date, ctx.timezone),
+            "txn_time": txn_time,
             "direction": "CREDIT" if credit else "DEBIT",
             "amount": amount,
             "currency": find(entry, "Amt").get("Ccy"),
@@ -348,7 +402,7 @@ class Camt053(Format):
         ):
             stated = text(summary, f"{path}/NbOfNtries")
             if stated is not None:
-                value = int(stated) if stated.isdigit() else None
+                value = int(stated) if stated.isascii() and stated.isdigit() else None
                 checks.append(ControlCheck(f"statement {number} {label} (TxsSummry)", value, count))
             stated_sum = text(summary, f"{path}/Sum")
             if amounts is not None and stated_sum is not None:

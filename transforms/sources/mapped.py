@@ -52,9 +52,11 @@ Further optional keys:
 
 - `type_column = "Type"` (header name) with `refund_values = ["Refund", "退款"]`:
   rows whose type is one of the values are REFUND, others PAY (channel_txns) or
-  REPAY (platform_orders). Without a type column, channel_txns rows are PAY
-  unless the sign makes them money out (a debit, or a negative signed amount),
-  which is REFUND; platform_orders rows are REPAY.
+  REPAY (platform_orders); a channel PAY row with money out (a negative signed
+  amount) is rejected rather than read as its absolute value. Without a type
+  column, channel_txns rows are PAY unless the sign makes them money out (a
+  debit, or a negative signed amount), which is REFUND; platform_orders rows
+  are REPAY.
 - `status_values = { SUCCESS = ["成功"], FAILED = ["失败"] }`: raw status values
   per canonical status (SUCCESS / FAILED, plus PROCESSING for platform_orders).
   Without it the upper-cased value must already be canonical. A channel file
@@ -88,11 +90,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from transforms import lake
+from transforms.config import check_file_pattern, check_keys, key_path, suggest
 from transforms.errors import ConfigError, InputFileError
 from transforms.sources import sql
 from transforms.sources.base import FileContext, Format, Normalized, Verdict, no, yes
 from transforms.sources.cnbank import currency_sql, running_balance_check
 from transforms.tabular import is_excel, iter_rows, normalize_header, stage_rows
+from transforms.textio import MAX_COLUMNS, BadRow, check_width, csv_rows
 
 TABLES = ("bank_lines", "channel_txns", "platform_orders")
 SIGNS = ("debit_credit", "signed", "signed_negative_in", "indicator")
@@ -214,11 +218,7 @@ def validate_mapped(name: str, spec: dict, config_path: object = "<config>") -> 
 
     if name in {f.name for f in FORMATS}:
         raise ConfigError(path, where, f"{name!r} is a built-in format; choose another name")
-    unknown = sorted(set(spec) - KEYS)
-    if unknown:
-        raise ConfigError(
-            path, f"{where}.{unknown[0]}", f"unknown key; expected one of {sorted(KEYS)}"
-        )
+    check_keys(spec, KEYS, path, where)
 
     def choice(key: str, options: tuple[str, ...], default: str | None) -> str:
         value = spec.get(key, default)
@@ -274,10 +274,7 @@ def validate_mapped(name: str, spec: dict, config_path: object = "<config>") -> 
         spec.get("skip_footer_prefixes", []), path, f"{where}.skip_footer_prefixes", True
     )
     pattern = spec.get("name_pattern", "*.csv" if file == "csv" else "*.xlsx")
-    if not isinstance(pattern, str) or not pattern:
-        raise ConfigError(
-            path, f"{where}.name_pattern", f"expected a file-name glob, found {pattern!r}"
-        )
+    check_file_pattern(pattern, path, f"{where}.name_pattern", "acme_*.csv")
     if file == "xlsx" and not pattern.lower().endswith((".xlsx", ".xlsm", "*")):
         raise ConfigError(
             path, f"{where}.name_pattern", f'file = "xlsx" reads .xlsx files, found {pattern!r}'
@@ -291,16 +288,13 @@ def validate_mapped(name: str, spec: dict, config_path: object = "<config>") -> 
     allowed = mappable_columns(table)
     columns: dict[str, tuple[str, ...]] = {}
     for col, header in raw_columns.items():
-        key = f"{where}.columns.{col}"
+        key = key_path(f"{where}.columns", col)
         if col not in allowed:
-            hint = (
-                f" ({col} is derived, not read)"
-                if col in DERIVED[table] or col in ("debit", "credit", "direction")
-                else ""
-            )
-            raise ConfigError(
-                path, key, f"unknown column for {table}{hint}; expected one of {allowed}"
-            )
+            if col in DERIVED[table] or col in ("debit", "credit", "direction"):
+                hint = f" ({col} is derived, not read); expected one of {', '.join(allowed)}"
+            else:
+                hint = f"; {suggest(col, allowed)}"
+            raise ConfigError(path, key, f"unknown column for {table}{hint}")
         columns[col] = _str_list(header, path, key)
 
     def need(cols: list[str], why: str) -> None:
@@ -343,9 +337,9 @@ def validate_mapped(name: str, spec: dict, config_path: object = "<config>") -> 
         raise ConfigError(path, f"{where}.time_formats", "expected a table of column = format(s)")
     time_formats = {}
     for col, fmts in raw_formats.items():
-        key = f"{where}.time_formats.{col}"
+        key = key_path(f"{where}.time_formats", col)
         if col not in columns:
-            raise ConfigError(path, key, f"not a mapped column; mapped: {sorted(columns)}")
+            raise ConfigError(path, key, f"not a mapped column; {suggest(col, columns)}")
         if types[col] not in (lake.INSTANT, "DATE"):
             raise ConfigError(path, key, f"{col} is not a time or date column")
         values = _str_list(fmts, path, key)
@@ -376,17 +370,20 @@ def validate_mapped(name: str, spec: dict, config_path: object = "<config>") -> 
 
     status_values: dict[str, tuple[str, ...]] = {}
     raw_status = spec.get("status_values", {})
+    if not isinstance(raw_status, dict):
+        raise ConfigError(
+            path,
+            f"{where}.status_values",
+            f"expected a table STATUS = [values], found {raw_status!r}",
+        )
     if raw_status:
         if table not in STATUSES:
             raise ConfigError(path, f"{where}.status_values", f"not for {table}")
         if "status" not in columns:
             raise ConfigError(path, f"{where}.columns.status", "required with status_values")
-        if not isinstance(raw_status, dict):
-            raise ConfigError(path, f"{where}.status_values", "expected a table STATUS = [values]")
+        check_keys(raw_status, STATUSES[table], path, f"{where}.status_values", "status")
         for status, values in raw_status.items():
-            key = f"{where}.status_values.{status}"
-            if status not in STATUSES[table]:
-                raise ConfigError(path, key, f"expected one of {STATUSES[table]}")
+            key = key_path(f"{where}.status_values", status)
             status_values[status] = _str_list(values, path, key)
 
     def values_key(key: str, default: list[str]) -> tuple[str, ...]:
@@ -451,7 +448,7 @@ class MappedFormat(Format):
             if not is_excel(path):
                 raise InputFileError(path, None, 'expected an .xlsx workbook (file = "xlsx")')
             return iter_rows(path, sheet=s.sheet)
-        return iter_rows(path, s.encoding, s.delimiter)
+        return csv_rows(path, s.encoding, s.delimiter)
 
     def _header(self, path: Path, rows) -> tuple[list[str], list[str]]:
         """(header cells, missing header names) from the configured header row."""
@@ -527,9 +524,15 @@ class MappedFormat(Format):
                 f"expected columns {missing} (format {self.name}); columns found: {found}"
                 + self._encoding_hint(path),
             )
+        if len(header) > MAX_COLUMNS:  # e.g. a sheet formatted out to column XFD
+            header = header[: max(i for i, c in enumerate(header) if c.strip()) + 1]
+            check_width(path, s.header_row, len(header))
         names = [normalize_header(c) for c in header]
-        data = []
+        data, unreadable = [], []
         for line_no, cells in rows:
+            if isinstance(cells, BadRow):
+                unreadable.append((line_no, cells.raw, cells.reason))
+                continue
             first = next((c.strip() for c in cells if c.strip()), "")
             if s.skip_footer_prefixes and first.startswith(s.skip_footer_prefixes):
                 continue
@@ -538,6 +541,7 @@ class MappedFormat(Format):
         staged = stage_rows(
             ctx.con, ctx.t("rows"), data, cols, "," if s.file == "xlsx" else s.delimiter
         )
+        sql.add_rejects(ctx.con, staged, unreadable)
 
         def text(col: str) -> str:
             """Cleaned text of a mapped column (several headers joined by a space), else NULL."""
@@ -666,6 +670,12 @@ class MappedFormat(Format):
             if s.type_column:
                 kind = sql.clean(f"c{names.index(normalize_header(s.type_column))}")
                 is_refund = f"(coalesce({kind}, '') IN ({_in_list(s.refund_values)}))"
+                # the type column gives the direction: a payment must be money in, not the
+                # absolute value of money out
+                extra_reasons.append(
+                    f"CASE WHEN NOT {is_refund} AND ({signed}) < 0 THEN '{amount_label}: "
+                    f"expected a positive amount on a payment row, found ' || ({signed}) END"
+                )
             else:
                 is_refund = f"(({signed}) < 0)"
             select["channel"] = sql.sql_literal(ctx.source.channel)

@@ -7,6 +7,11 @@ Columns are mapped by header name (extra columns are ignored, a missing one is a
 file error). Blank lines are not data lines; every other line after the header is
 a row or a reject. A second header line (files concatenated) is rejected as such.
 Python only numbers the lines; splitting and typing happen in DuckDB.
+
+Amounts are unsigned (order_type gives the direction): an amount of zero or less,
+or a negative principal/interest/fee/penalty/installment_due, is a reject. A file
+of the header alone fails a control check: the export states no count, and an
+empty one is most likely one cut short.
 """
 
 from __future__ import annotations
@@ -15,8 +20,22 @@ from pathlib import Path
 
 from transforms.errors import InputFileError
 from transforms.sources import sql
-from transforms.sources.base import FileContext, Format, Normalized, Verdict, no, yes
-from transforms.textio import first_line, iter_lines, joined_fields, stage_delimited
+from transforms.sources.base import (
+    ControlCheck,
+    FileContext,
+    Format,
+    Normalized,
+    Verdict,
+    no,
+    yes,
+)
+from transforms.textio import (
+    check_width,
+    first_line,
+    iter_lines,
+    joined_fields,
+    stage_delimited,
+)
 
 HEADER = (
     "order_no,order_type,orig_order_no,loan_no,installment_no,borrower_id,lender_code,channel,"
@@ -41,6 +60,8 @@ ORDER_TYPES = ("REPAY", "REFUND")
 STATUSES = ("SUCCESS", "FAILED", "PROCESSING")
 TIME_TEXT = "YYYY-MM-DD HH:MM:SS"
 MIN_HEADER_MATCH = 12  # of the 18 names, for identify() to claim the file
+HEADER_ONLY = "data rows: none after the header (an export cut short?)"
+PARTS = ("principal", "interest", "fee", "penalty", "installment_due")  # never negative
 
 
 def header_names(line: str) -> list[str]:
@@ -60,7 +81,7 @@ class PlatformExport(Format):
         if "order_no" not in names or len(set(known)) < MIN_HEADER_MATCH:
             return no(
                 "first line is not the platform export header (order_no,order_type,...,paid_at); "
-                f"found {names[:6]}"
+                f"found {[n[:40] for n in names[:6]]}"
             )
         return yes("platform export header")
 
@@ -78,6 +99,7 @@ class PlatformExport(Format):
                 f"expected a header with the columns {','.join(HEADER)}; {problem}; "
                 f"found {names if header.strip() else 'an empty line'}",
             )
+        check_width(ctx.path, 1, len(names))
         cols = [f"c{i}" for i in range(len(names))]
         staged = stage_delimited(
             ctx.con,
@@ -114,6 +136,13 @@ class PlatformExport(Format):
             "THEN 'order_type: expected REPAY or REFUND, found ' || order_type END",
             f"CASE WHEN _status NOT IN {STATUSES} "
             "THEN 'status: expected SUCCESS, FAILED or PROCESSING, found ' || status END",
+            "CASE WHEN _amount <= 0 THEN 'amount: expected a positive amount, found ' || amount END",
+            f"CASE WHEN least({', '.join(f'_{m}' for m in PARTS)}) < 0 THEN concat_ws('; ', "
+            + ", ".join(
+                f"CASE WHEN _{m} < 0 THEN '{m}: expected zero or more, found ' || {m} END"
+                for m in PARTS
+            )
+            + ") END",
             "CASE WHEN _order_type = 'REPAY' AND _amount <> _principal + _interest + _fee + _penalty "
             "THEN 'amount: expected principal + interest + fee + penalty = ' "
             "|| (_principal + _interest + _fee + _penalty) || ', found ' || _amount END",
@@ -140,4 +169,6 @@ class PlatformExport(Format):
             """
         )
         rows_in = sql.count_accounted(ctx.con, ctx.path, typed, staged)
-        return Normalized(self.table, typed, rows_in)
+        # The export states no count: a header and nothing else is most likely one cut short.
+        checks = [] if rows_in else [ControlCheck(HEADER_ONLY, None, 0)]
+        return Normalized(self.table, typed, rows_in, checks)

@@ -156,3 +156,12 @@ def typed_rows_cte(
                 ELSE coalesce(_stage_reason, {reason}) END AS _reason
             FROM p
         )"""
+
+
+def add_rejects(con, staged: str, rejects: list[tuple[int, str, str]]) -> None:
+    """Add (line_no, raw, reason) rows to a staged table: lines that never became cells
+    (too long, binary, refused by the CSV reader); their cell columns stay NULL."""
+    if rejects:
+        con.executemany(
+            f"INSERT INTO {staged} (line_no, raw, reject_reason) VALUES (?, ?, ?)", rejects
+        )

@@ -23,6 +23,15 @@ transaction type (N/F/S + 3 characters, required: without it the end of the
 amount is not known), customer reference (any length) and optional `//` bank
 reference; a following line that is not a tag is the supplementary details.
 
+Text that is not a statement is reported, not skipped: anything after the last
+statement's closing `-` (something appended to the file, binary junk) is one rejected
+row naming its first line and how many lines follow; binary content between
+statements likewise. A line inside a statement that is not text (a NUL byte or
+another control character, or a line over 1 MiB, never read whole) rejects its entry
+(or makes its balance unreadable). Digits are ASCII only: a full-width `１８４２２` in
+an amount is a reject saying so. A line that is not UTF-8 is read as Latin-1 (older
+exports), line by line.
+
 Per statement, opening balance (`:60F:`/`:60M:`) + entries read is checked
 against the closing balance (`:62F:`/`:62M:`); a balance field that does not read
 is left out and its side of the check is None (named in the check).
@@ -40,6 +49,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -57,16 +67,22 @@ from transforms.sources.base import (
     yes,
 )
 from transforms.tabular import stage_records
+from transforms.textio import Unreadable, iter_lines
 
 SUFFIXES = (".sta", ".mt940", ".940", ".txt", ".swi", ".fin")
-TAG = re.compile(r"^:(\d{2}[A-Z]?):")
+# Digits are ASCII [0-9] only: Python's \d (and int(), Decimal()) also take full-width ０-９.
+TAG = re.compile(r"^:([0-9]{2}[A-Z]?):")
 FIELD_61 = re.compile(
-    r"^(?P<value>\d{6})(?P<entry>\d{4}| {4})?(?P<mark>R?[CD])(?P<funds>[A-Z])?"
-    r"(?P<amount>\d{1,15}(?:,\d*)?)(?P<type>[NFS][A-Z0-9]{3})(?P<refs>.*)$"
+    r"^(?P<value>[0-9]{6})(?P<entry>[0-9]{4}| {4})?(?P<mark>R?[CD])(?P<funds>[A-Z])?"
+    r"(?P<amount>[0-9]{1,15}(?:,[0-9]*)?)(?P<type>[NFS][A-Z0-9]{3})(?P<refs>.*)$"
 )
 BALANCE = re.compile(
-    r"^(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<amount>\d{1,15}(?:,\d{0,2})?)$"
+    r"^(?P<mark>[CD])(?P<date>[0-9]{6})(?P<currency>[A-Z]{3})(?P<amount>[0-9]{1,15}(?:,[0-9]{0,2})?)$"
 )
+NON_ASCII_DIGITS = re.compile(r"(?:(?![0-9])\d)+")  # e.g. full-width ０-９
+# Not in any text statement; Ctrl-Z (0x1a), the DOS end-of-file mark, is tolerated.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x19\x1b-\x1f\x7f]")
+ENVELOPE = ("-", "{", "}")  # a terminator `-`/`-}`, a SWIFT block `{1:...}{4:` / `{5:...}`
 SIGN = {"C": 1, "D": -1, "RC": -1, "RD": 1}
 
 
@@ -84,30 +100,122 @@ class Field:
     tag: str
     line_no: int
     lines: list[str] = field(default_factory=list)
+    problem: str | None = None  # a line of it that is not text (binary, too long)
 
     @property
     def first(self) -> str:
         return self.lines[0]
 
 
-def split_statements(lines: list[str]) -> list[tuple[int, list[Field]]]:
-    """(line of `:20:`, fields) of each statement in the file."""
+@dataclass
+class Stray:
+    """Lines outside every statement that are not an envelope or a header: reported, not read."""
+
+    line_no: int
+    raw: str
+    lines: int
+    reason: str
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The file's lines, numbered as the reader counts them: a lone CR ends a line too.
+
+    SWIFT text is ASCII; banks add UTF-8 narratives, older exports Latin-1: a line that
+    is not UTF-8 is read as Latin-1 (which never fails). A line too long or holding a
+    NUL byte comes as an `Unreadable` stand-in (see transforms.textio), never whole."""
+    extra = 0
+    for line_no, text in iter_lines(path, "utf-8-sig", fallback="latin-1"):
+        if "\r" in text and not isinstance(text, Unreadable):
+            parts = text.split("\r")
+            yield from enumerate(parts, start=line_no + extra)
+            extra += len(parts) - 1
+        else:
+            yield line_no + extra, text
+
+
+def _binary(text: str) -> str | None:
+    """Why a line is not statement text (an Unreadable stand-in, a control character), or None."""
+    if isinstance(text, Unreadable):
+        return text.reason
+    found = CONTROL.search(text)
+    if found:
+        return (
+            f"a control character ({ord(found.group()):#04x}) at character {found.start() + 1}: "
+            "binary content, not MT940 text"
+        )
+    return None
+
+
+def split_statements(
+    lines: Iterable[tuple[int, str]],
+) -> tuple[list[tuple[int, list[Field]]], list[Stray]]:
+    """(line of `:20:`, fields) of each statement in the file, and the stray content.
+
+    A field runs from its tag to the next tag, a terminator or an envelope line. A line
+    that is not text (binary, too long) inside a field is that field's `problem` (its
+    entry is rejected, its balance unreadable). Outside the statements, a text line before
+    a statement is a header (`ABNANL2A`, `940`); any other line (binary content, or
+    anything after the last statement) is stray."""
     statements: list[tuple[int, list[Field]]] = []
+    strays: list[Stray] = []
     current: Field | None = None
-    for no_, line in enumerate(lines, start=1):
-        tag = TAG.match(line)
+    outside: list[tuple[int, str, str | None]] = []  # lines since the last statement's end
+    last_line = 0  # the last line that belongs to a statement (or ends it)
+
+    def flush(trailing: bool) -> None:
+        run: list[tuple[int, str, str | None]] = []
+        for item in [*outside, None]:
+            if item is not None and (trailing or item[2]):
+                run.append(item)
+                continue
+            if run:
+                first, raw, problem = run[0]
+                if trailing:
+                    why = (
+                        f"after the last statement (which ends on line {last_line}): "
+                        f"{len(run)} line(s) that are not part of an MT940 statement; expected "
+                        "nothing after its closing '-'"
+                    )
+                    why += f" ({problem})" if problem else ""
+                else:
+                    why = f"{len(run)} line(s) outside any statement: {problem}"
+                strays.append(Stray(first, _preview(raw), len(run), why))
+                run = []
+        outside.clear()
+
+    for no_, line in lines:
+        problem = _binary(line)
+        text = line.raw if isinstance(line, Unreadable) else line
+        tag = TAG.match(text)
         if tag:
             if tag.group(1) == "20":
+                flush(trailing=False)
                 statements.append((no_, []))
             if statements:
-                current = Field(tag.group(1), no_, [line[tag.end() :]])
+                current = Field(tag.group(1), no_, [text[tag.end() :]], problem)
                 statements[-1][1].append(current)
+                last_line = no_
             continue
-        if line.startswith("-") or line.startswith("{"):
+        if text.startswith(ENVELOPE) and not problem:
             current = None  # the statement (or SWIFT block 4) ends
+            if statements and not outside:
+                last_line = no_
         elif current is not None:
-            current.lines.append(line)
-    return statements
+            if problem:
+                current.problem = current.problem or f"line {no_}: {problem}"
+            else:
+                current.lines.append(text)
+            last_line = no_
+        elif text.strip(" \t\x1a"):
+            outside.append((no_, text, problem))
+    if statements:
+        flush(trailing=True)
+    return statements, strays
+
+
+def _preview(text: str, size: int = 200) -> str:
+    text = text.replace("\x00", "\u2400")
+    return text if len(text) <= size else text[:size] + " ..."
 
 
 def _amount(text: str) -> Decimal | None:
@@ -131,6 +239,8 @@ def _balance(f: Field | None) -> tuple[Decimal | None, str | None, str | None]:
     if f is None:
         return None, None, None
     text = "".join(x.strip() for x in f.lines)
+    if f.problem:
+        return None, None, f":{f.tag}:{text} ({f.problem})"
     m = BALANCE.match(text)
     amount = _amount(m.group("amount")) if m else None
     if m is None or amount is None or _date(m.group("date")) is None:
@@ -162,7 +272,18 @@ def read_entry(f61: Field, f86: Field | None) -> Entry:
         "with at most 2 decimals after a decimal comma (C1234,56, D9, or C500) and a "
         "transaction type such as NTRF"
     )
+    unreadable = f61.problem or (f86.problem if f86 is not None else None)
+    if unreadable:
+        entry.problem = f":{f61.tag}:/:86: {unreadable}"
+        return entry
     if m is None:
+        wide = NON_ASCII_DIGITS.search(f61.first)
+        if wide:
+            entry.problem = (
+                f":61: {wide.group()!r} holds non-ASCII digits; expected ASCII digits 0-9 "
+                f"(SWIFT text); found {f61.first!r}"
+            )
+            return entry
         entry.problem = f"{expected}; found {f61.first!r}"
         return entry
     entry.value_date = _date(m.group("value"))
@@ -200,8 +321,7 @@ class MT940(Format):
         return yes("MT940 fields :20:, :25:, :60F:")
 
     def normalize(self, ctx: FileContext) -> Normalized:
-        lines = decode(ctx.path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        statements = split_statements(lines)
+        statements, strays = split_statements(read_lines(ctx.path))
         if not statements:
             raise InputFileError(
                 ctx.path, None, "expected at least one statement starting with :20:; none found"
@@ -211,6 +331,7 @@ class MT940(Format):
             recs, check = self._statement(ctx, number, fields)
             records += recs
             checks.append(check)
+        records += [{"line_no": x.line_no, "raw": x.raw, "reject_reason": x.reason} for x in strays]
         typed = stage_records(ctx.con, ctx.t("typed"), records, BANK_RECORD_COLUMNS)
         return Normalized(self.table, typed, len(records), checks)
 

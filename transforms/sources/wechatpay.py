@@ -18,10 +18,15 @@ On a refund row 交易状态 is REFUND, the ids are the refund's (微信退款�
 time is 退款成功时间 when the bill has it (交易时间 is the original payment's).
 手续费 has up to five decimals: the canonical fee is rounded half-up to the fen,
 while 手续费总金额 is checked against the exact sum.
+
+Amounts are unsigned in the bill (the row type gives the direction): a payment row
+whose 应结订单金额/总金额 is negative or zero (`-0.00` included), or a refund row
+whose 退款金额 is, is rejected naming the amount.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -38,7 +43,14 @@ from transforms.sources.base import (
     no,
     yes,
 )
-from transforms.textio import first_line, is_blank, iter_lines, joined_fields, stage_delimited
+from transforms.textio import (
+    check_width,
+    first_line,
+    is_blank,
+    iter_lines,
+    joined_fields,
+    stage_delimited,
+)
 
 AMOUNT_COLUMNS = ("应结订单金额", "总金额")  # current, legacy
 REQUIRED = ["交易时间", "微信订单号", "商户订单号", "交易状态", "手续费"]
@@ -46,6 +58,8 @@ SUMMARY_FIRST = "总交易单数"
 SUMMARY_STARTS = (SUMMARY_FIRST, "`" + SUMMARY_FIRST)
 TIME_TEXT = "YYYY-MM-DD HH:MM:SS"
 FEE_PLACES = Decimal("0.00001")
+STATED_NUMBER = re.compile(r"[+-]?[0-9]{1,16}(?:\.[0-9]{1,6})?")
+STATED_COUNT = re.compile(r"[0-9]{1,18}")
 CENT = Decimal("0.01")
 
 
@@ -74,23 +88,20 @@ def _missing(header: list[str]) -> list[str]:
 
 def _decimal(text: str | None, places: Decimal = CENT) -> Decimal | None:
     """A stated total as a Decimal (shown to `places` when that loses nothing); None if unreadable."""
-    if text is None:
+    text = text.replace(",", "").strip() if text is not None else ""
+    if not STATED_NUMBER.fullmatch(text):  # ASCII digits only: Decimal() takes ０-９ and 1E+99
         return None
+    value = Decimal(text)
     try:
-        value = Decimal(text.replace(",", "").strip())
+        shown = value.quantize(places)
     except InvalidOperation:
-        return None
-    if not value.is_finite():
-        return None
-    shown = value.quantize(places)
+        return value
     return shown if shown == value else value
 
 
 def _count(text: str | None) -> int | None:
-    try:
-        return int(text.strip()) if text is not None else None
-    except ValueError:
-        return None
+    text = text.strip() if text is not None else ""
+    return int(text) if STATED_COUNT.fullmatch(text) else None
 
 
 class WeChatPayBill(Format):
@@ -124,6 +135,7 @@ class WeChatPayBill(Format):
                 f"expected a WeChat Pay bill header with {REQUIRED} and 应结订单金额 (or 总金额); "
                 f"{problem}; found {header if first.strip() else 'an empty line'}",
             )
+        check_width(ctx.path, 1, len(header))
         summary: dict = {}
         data = self._data_lines(lines, summary)
         # Peek at the first data line: backtick-prefixed fields are split on ",`".
@@ -181,12 +193,18 @@ class WeChatPayBill(Format):
             sql.unreadable("手续费", f("手续费"), "_fee_exact", "yuan like 0.01234"),
             f"CASE WHEN NOT _refund AND {f(amount_col)} IS NULL "
             f"THEN '{amount_col}: required, found empty' END",
+            # a payment is money in: a sign (`-12.34`, even `-0.00`) or zero is not one
+            f"CASE WHEN NOT _refund AND _settle <= 0 THEN '{amount_col}: expected a positive "
+            f"amount on a payment row, found ' || {f(amount_col)} END",
         ]
         if "退款金额" in header:
             checks += [
                 sql.unreadable("退款金额", f("退款金额"), "_refund_amount", "yuan like 12.34"),
                 f"CASE WHEN _refund AND {f('退款金额')} IS NULL "
                 "THEN '退款金额: required on a REFUND row, found empty' END",
+                f"CASE WHEN _refund AND _refund_amount <= 0 THEN '退款金额: expected a positive "
+                f"amount on a REFUND row (WeChat writes refunds unsigned), found ' "
+                f"|| {f('退款金额')} END",
             ]
         else:
             checks.append(

@@ -8,8 +8,9 @@ successful orders only, a header line and a trailer line with record count and t
 Columns are mapped by header name. The encoding (UTF-8 or GB18030) is judged by
 the header line; a line in another encoding further down is a file error naming
 that line. 订单类型 代扣/消费/支付/PAY is a payment, 退货/退款/REFUND a refund;
-交易金额 is taken as positive (txn_type carries the direction) while the trailer
-total is checked against the amounts as written.
+交易金额 is written positive (txn_type carries the direction) and keeps its sign: a
+negative or zero amount is a rejected row naming it, never read as its absolute
+value. The trailer total is checked against the amounts as written.
 
 The trailer is expected: a file without one (cut short?) keeps its rows and
 gets a failing control check, unless the source sets `options.trailer = false`.
@@ -17,14 +18,17 @@ gets a failing control check, unless the source sets `options.trailer = false`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
+from transforms.config import Option
 from transforms.errors import InputFileError
 from transforms.sources import sql
 from transforms.sources.base import ControlCheck, FileContext, Format, Normalized, Verdict, no, yes
 from transforms.textio import (
+    check_width,
     first_line,
     first_line_encoding,
     is_blank,
@@ -40,6 +44,7 @@ TRAILER_MARKERS = ("TRAILER", "合计", "汇总")
 TIME_FORMATS = ["%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S"]
 PAY_TYPES = ("代扣", "消费", "PAY", "支付")
 REFUND_TYPES = ("退货", "退款", "REFUND")
+STATED_INT = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 def _split(line: str) -> tuple[str, list[str]]:
@@ -51,24 +56,28 @@ def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-def _stated_fen(text: str | None) -> Decimal | None:
-    try:
-        return (Decimal(int(text)) / 100).quantize(Decimal("0.01"))
-    except (TypeError, ValueError, InvalidOperation):
-        return None
-
-
 def _stated_int(text: str | None) -> int | None:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
+    """A whole number as the trailer states it: ASCII digits (int() also takes ０-９ and 1_000)."""
+    text = text.strip() if text is not None else ""
+    return int(text) if STATED_INT.fullmatch(text) else None
+
+
+def _stated_fen(text: str | None) -> Decimal | None:
+    fen = _stated_int(text)
+    return None if fen is None else Decimal(fen).scaleb(-2)
 
 
 class WithholdingFile(Format):
     name = "withholding"
     table = "channel_txns"
     description = "withholding channel file (通联订单号|订单类型|交易金额(分)|..., trailer)"
+    OPTIONS = {
+        "trailer": Option(
+            bool,
+            True,
+            help="a TRAILER line is expected; false: a file without one gets no failing check",
+        ),
+    }
 
     def identify(self, path: Path, head: bytes) -> Verdict:
         if path.suffix.lower() not in (".txt", ".csv", ".dat"):
@@ -95,6 +104,7 @@ class WithholdingFile(Format):
                 f"(and optionally {OPTIONAL}); {problem}; "
                 f"found {header if first.strip() else 'an empty line'}",
             )
+        check_width(ctx.path, 1, len(header))
         trailer: dict = {}
         cols = [f"c{i}" for i in range(len(header))]
         staged = stage_delimited(
@@ -129,6 +139,9 @@ class WithholdingFile(Format):
             sql.unreadable("交易时间", f("交易时间"), "_time", "yyyyMMddHHmmss"),
             f"CASE WHEN {kind} NOT IN {_in(PAY_TYPES + REFUND_TYPES)} "
             f"THEN '订单类型: expected one of {'/'.join(PAY_TYPES + REFUND_TYPES)}, found ' || {kind} END",
+            # the amount keeps its sign: a negative (or zero) amount is not a payment or refund
+            f"CASE WHEN _amount <= 0 THEN '交易金额(分): expected a positive whole fen amount "
+            f"(订单类型 ' || {kind} || ' gives the direction), found ' || {f('交易金额(分)')} END",
         )
         is_header = f"(ltrim({f('通联订单号')}, '\ufeff') = '通联订单号' AND {kind} = '订单类型')"
         typed = ctx.t("typed")
@@ -143,7 +156,7 @@ class WithholdingFile(Format):
                 {f("原通联订单号")} AS orig_channel_txn_id,
                 {f("原商户订单号")} AS orig_merchant_order_no,
                 CASE WHEN _refund THEN 'REFUND' ELSE 'PAY' END AS txn_type,
-                abs(_amount) AS amount,
+                _amount AS amount,
                 coalesce(_fee, 0) AS fee,
                 'SUCCESS' AS status,
                 {sql.instant("_time", ctx.timezone)} AS txn_time,

@@ -199,7 +199,10 @@ def _build(lake, a, order, order_rows, refunds, siblings, txns, keys_row, window
     items = sorted({(t["channel"], t["biz_date"]) for t in ok_pays if t.get("biz_date")})
     lender = (order or {}).get("lender_code")
     shares = {}
-    if order:
+    if order and order.get("status") != "SUCCESS":
+        # the 清分 counts successful platform repayments only (34_distribution_shares.sql)
+        shares = {"not_paid": order.get("status")}
+    elif order:
         lender_share = sum(
             (Decimal(order.get(n) or 0) for n in ("principal", "interest", "penalty")), Decimal(0)
         )

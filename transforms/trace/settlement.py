@@ -107,6 +107,12 @@ def distribution_hops(
     if not shares:
         why = "no platform order: no lender or fee share is computed for it 无订单不清分"
         return [Hop("distribution", NA, detail=[why])]
+    if "not_paid" in shares:
+        why = (
+            f"the platform has it {shares['not_paid']}: its share is not in the 清分 until it is "
+            "marked paid 平台未入账不清分"
+        )
+        return [Hop("distribution", PENDING, detail=[why])]
     if settle[0].status in (NA, UNAVAILABLE) or not item:
         return [Hop("distribution", settle[0].status, detail=["no settlement item"])]
     day = lake.day
