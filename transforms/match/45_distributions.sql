@@ -39,6 +39,10 @@ SELECT 'DISTRIBUTION_MISMATCH' AS exception_type,
        CAST(CASE WHEN status = 'PENDING' THEN pending_days END AS INTEGER) AS pending_days,
        coalesce(paid_value_date, value_date) AS evidence_date,
        split_part(paid_bank_txn_ids, ',', 1) AS bank_txn_id,
-       expected_amount, paid_amount AS actual_amount, detail
+       expected_amount,
+       -- paid in full but not seen on the recipient's statement: that whole payment is in doubt
+       CASE WHEN paid_amount = expected_amount AND received_amount IS NULL THEN NULL
+            ELSE paid_amount END AS actual_amount,
+       detail
 FROM distributions
 WHERE status <> 'MATCHED';
