@@ -22,6 +22,7 @@ DEMO_START = dt.date(2026, 11, 1)
 MIN_GENERATED_DAYS = 3  # injected differences must age past their pending window
 README = Path(__file__).resolve().parent.parent / "README.md"
 PROGRESS_DELAY = 2.0  # seconds before a terminal shows the progress line
+SCHEDULER_TIMEOUT = "10s"  # how long --dask-address may take to answer
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -155,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="if another run holds the data_dir lock, wait this long for it; 0 exits 2 at once",
     )
+    _runner_options(r)
     _progress_options(r)
 
     d = command("demo", "generate a small multi-day inbox and reconcile it")
@@ -228,11 +230,75 @@ def build_parser() -> argparse.ArgumentParser:
         help="when the daily run starts, in the config's time zone "
         "(default: [schedule] cron, else 30 10 * * *)",
     )
+    _runner_options(s, workers=False)
 
     sub.add_parser(  # its options are parsed by bench/run.py: `recon bench --help`
         "bench", add_help=False, help="the performance benchmark (SPEC §9); see recon bench --help"
     )
     return parser
+
+
+def _runner_options(p: argparse.ArgumentParser, workers: bool = True) -> None:
+    p.add_argument(
+        "--runner",
+        choices=("local", "dask"),
+        default="local",
+        help="local: this process (two files at a time); dask: the Prefect flow on a Dask "
+        "cluster, which normalizes the files of every date of the run in parallel ahead of "
+        "matching (README: Scaling out)",
+    )
+    p.add_argument(
+        "--dask-address",
+        default=None,
+        metavar="ADDR",
+        help="with --runner dask: an existing scheduler (tcp://HOST:8786) whose workers share "
+        "the inbox and data_dir; default: a LocalCluster of one worker process per core",
+    )
+    if workers:
+        p.add_argument(
+            "--dask-workers",
+            type=_whole(1),
+            default=None,
+            metavar="N",
+            help="with --runner dask and no address: worker processes of the LocalCluster "
+            "(default: one per core)",
+        )
+
+
+def check_runner(args) -> None:
+    if args.runner == "dask":
+        if args.dask_address and getattr(args, "dask_workers", None):
+            raise UsageError(
+                "--dask-workers sizes a new LocalCluster; the cluster at --dask-address has its "
+                "own workers"
+            )
+        return
+    for flag, value in (
+        ("--dask-address", args.dask_address),
+        ("--dask-workers", getattr(args, "dask_workers", None)),
+    ):
+        if value:
+            raise UsageError(f"{flag} needs --runner dask")
+
+
+def check_scheduler(address: str) -> None:
+    """A scheduler that cannot be reached, or has no worker, is the user's to fix (exit 2)
+    rather than a flow that waits forever."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=SCHEDULER_TIMEOUT, set_as_default=False) as client:
+            workers = client.scheduler_info().get("workers", {})
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(
+            f"--dask-address {address}: no Dask scheduler answered ({exc}); expected the "
+            "address a running `dask scheduler` prints, such as tcp://10.0.0.5:8786"
+        ) from None
+    if not workers:
+        raise UsageError(
+            f"--dask-address {address}: the scheduler has no worker; start some with "
+            f"`dask worker {address}` on machines that share the inbox and data_dir"
+        )
 
 
 def _progress_options(p: argparse.ArgumentParser) -> None:
@@ -404,6 +470,7 @@ def check_out_folder(out: Path) -> None:
 def cmd_run(args) -> int:
     from transforms.pipeline import run_range
 
+    check_runner(args)
     config = load_config(args.config)
     start, end = args.date, args.to or args.date
     check_folders(config)
@@ -411,7 +478,9 @@ def cmd_run(args) -> int:
     requested = requested_days(start, end)
     warn_missing_folders(config, requested)
     with console(args, config):
-        if os.environ.get("PREFECT_API_URL"):
+        if args.runner == "dask":
+            results = run_on_dask(args, config)
+        elif os.environ.get("PREFECT_API_URL"):
             # A Prefect server is configured: run through the flow, so the run has history
             # and artifacts there; otherwise the plain functions, as the flow would call them.
             from flows.reconcile import reconcile
@@ -422,6 +491,70 @@ def cmd_run(args) -> int:
     warn_missing_folders(config, [r.report_date for r in results if r.report_date not in requested])
     print_results(results)
     return report_file_errors(results)
+
+
+def run_on_dask(args, config):
+    """The Prefect flow with the Dask task runner."""
+    import distributed  # noqa: F401  (its import sets its loggers' levels: quieten them after)
+
+    if not args.verbose:  # the scheduler of a LocalCluster logs every worker's start and end
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if args.dask_address:
+        check_scheduler(args.dask_address)
+    from flows.reconcile import with_runner
+
+    flow = with_runner("dask", args.dask_address, args.dask_workers)
+    with prefect_api(args.dask_address):
+        return flow(str(config.path), args.date, args.to or args.date, wait_seconds=args.wait)
+
+
+@contextmanager
+def prefect_api(dask_address: str | None):
+    """The Prefect API the flow and its tasks on the workers report to: PREFECT_API_URL when
+    it is set, else a temporary server on this machine for the run. That one is named to the
+    workers explicitly: left to itself, every worker process would start its own."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    if dask_address and not _loopback(dask_address):
+        raise UsageError(
+            f"--dask-address {dask_address}: workers on other machines report their tasks to "
+            "Prefect, and cannot reach a temporary server on this machine; set PREFECT_API_URL "
+            "to a Prefect server they can reach (`prefect server start --host 0.0.0.0`)"
+        )
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the instance Prefect itself would start for this process
+    server.start()
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            try:
+                yield
+            finally:  # what is still queued for the API goes before the server does
+                from prefect.events.worker import EventsWorker
+                from prefect.logging.handlers import APILogWorker
+
+                try:
+                    APILogWorker.instance().drain()
+                except RuntimeError:  # never started
+                    pass
+                EventsWorker.drain_all()
+    finally:
+        server.stop()
+
+
+def _loopback(address: str) -> bool:
+    import ipaddress
+    import socket
+    from urllib.parse import urlsplit
+
+    host = urlsplit(address if "://" in address else f"tcp://{address}").hostname or ""
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+    except (OSError, ValueError):
+        return False
 
 
 def cmd_demo(args) -> int:
@@ -495,6 +628,7 @@ def cmd_resolve(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    check_runner(args)
     config = load_config(args.config)
     from prefect.schedules import Cron
 
@@ -508,7 +642,7 @@ def cmd_serve(args) -> int:
             f"--cron {cron!r} is not a cron expression; expected 5 fields: "
             "minute hour day-of-month month day-of-week"
         ) from None
-    serve(str(config.path), cron)
+    serve(str(config.path), cron, args.runner, args.dask_address)
     return 0
 
 

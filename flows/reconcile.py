@@ -1,9 +1,20 @@
-"""The Prefect flow: ingest -> normalize -> match -> report -> publish. No logic here:
-each task calls one plain function and passes file paths, never data frames."""
+"""The Prefect flow: plan -> normalize every file of every date -> match, report and publish
+each date in order. No logic here: each task calls one plain function and passes file paths,
+never data frames.
+
+The task runner is chosen when the flow is run (`with_runner`): the local thread pool (the
+default: two files at a time) or a Dask cluster through prefect-dask (a `LocalCluster` sized
+to the machine, or an existing scheduler's address). Only the normalization of files goes to
+the task runner: every file of every planned date is submitted up front, so on a cluster the
+files of many dates normalize in parallel ahead of matching, each task writing into its date's
+staging folder on the storage the workers share. The dates are then matched, reported and
+published in date order in the flow's own process, each on the previous date's state.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from flows import settings
@@ -13,16 +24,65 @@ settings.apply()
 from prefect import flow, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
 from transforms import ingest, pipeline, publish  # noqa: E402
 from transforms.config import load_config  # noqa: E402
+from transforms.errors import UsageError  # noqa: E402
 from transforms.ledger import Delivery, planned_files  # noqa: E402
 
+RUNNERS = ("local", "dask")
 
-@task(cache_policy=NO_CACHE)
-def open_stage(config_path: str, day: dt.date) -> str:
-    return str(publish.new_stage(load_config(config_path), day))
+
+# ---------------------------------------------------------------------------- task runners
+
+
+def local_cluster_kwargs(workers: int | None = None) -> dict:
+    """A `distributed.LocalCluster` sized to the machine: one single-threaded worker process
+    per core (DuckDB and the Python line work of a file hold the GIL in turns, so processes,
+    not threads), the machine's memory shared equally between them, no dashboard."""
+    from distributed.system import MEMORY_LIMIT  # the machine's (or cgroup's) memory
+
+    n = workers or os.cpu_count() or 1
+    return {
+        "n_workers": n,
+        "processes": True,
+        "threads_per_worker": 1,
+        "memory_limit": MEMORY_LIMIT // n,
+        "dashboard_address": ":0",
+    }
+
+
+def task_runner(
+    runner: str = "local", address: str | None = None, workers: int | None = None
+) -> TaskRunner:
+    """The task runner of `runner`: "local" (threads of this process) or "dask" (a new
+    LocalCluster of `workers` processes, default one per core, or the cluster at `address`)."""
+    if runner not in RUNNERS:
+        raise UsageError(f"runner {runner!r} is unknown; expected one of {', '.join(RUNNERS)}")
+    if runner == "local":
+        if address or workers:
+            raise UsageError("a Dask address or worker count needs the dask runner (--runner dask)")
+        return ThreadPoolTaskRunner(max_workers=ingest.INGEST_WORKERS)
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        if workers:
+            raise UsageError(
+                "a worker count sizes a new LocalCluster; the cluster at an address has its own"
+            )
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
+        cluster_class="distributed.LocalCluster", cluster_kwargs=local_cluster_kwargs(workers)
+    )
+
+
+def with_runner(runner: str = "local", address: str | None = None, workers: int | None = None):
+    """The `reconcile` flow on the chosen task runner."""
+    return reconcile.with_options(task_runner=task_runner(runner, address, workers))
+
+
+# ---------------------------------------------------------------------------- tasks
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
@@ -31,7 +91,9 @@ def normalize_file(
 ) -> ingest.FileResult:
     config = load_config(config_path)
     source = config.source(source_name)
-    share = ingest.INGEST_WORKERS  # as many files at once as the flow's task runner runs
+    # Each file gets the share of DuckDB's memory and threads it gets in the local run (two
+    # files at once), whatever runs it: the same settings write the same Parquet bytes.
+    share = ingest.INGEST_WORKERS
     return ingest.ingest_file(config, source, Path(path), Path(stage), delivery, share=share)
 
 
@@ -57,24 +119,16 @@ def publish_date(
     return pipeline.publish_date(load_config(config_path), planned, Path(stage), result)
 
 
-@flow(name="reconcile-date", task_runner=ThreadPoolTaskRunner(max_workers=ingest.INGEST_WORKERS))
+# ---------------------------------------------------------------------------- flows
+
+
+@flow(name="reconcile-date")
 def reconcile_date(
-    config_path: str, planned: pipeline.PlannedDate, deliveries: list[Delivery]
+    config_path: str, planned: pipeline.PlannedDate, stage: str, files: list[ingest.FileResult]
 ) -> pipeline.DateResult:
-    config = load_config(config_path)
-    stage = open_stage(config_path, planned.day)
-    plan = planned_files(config, planned.day)
-    delivery = {(d.source, d.file_name): d for d in deliveries}
-    futures = [
-        normalize_file.submit(config_path, s.name, str(p), stage, delivery[(s.name, p.name)])
-        for s, p in plan
-        if p is not None
-    ]
-    results = [f.result() for f in futures] + [
-        ingest.missing_file_result(s) for s, p in plan if p is None
-    ]
-    write_file_manifest(stage, results)
-    result = pipeline.with_inputs(match(config_path, planned.day, stage), planned, results)
+    """One date whose files are normalized into `stage`: manifest, match, report, publish."""
+    write_file_manifest(stage, files)
+    result = pipeline.with_inputs(match(config_path, planned.day, stage), planned, files)
     report(config_path, result, stage)
     result = publish_date(config_path, planned, stage, result)
     publish_summary(result)
@@ -101,15 +155,51 @@ def reconcile(
     config_path: str, start: dt.date, end: dt.date | None = None, wait_seconds: float = 0
 ) -> list[pipeline.DateResult]:
     """Reconcile each date from start to end (inclusive), in date order, first recomputing
-    any earlier date whose published state is missing or stale (`recon run` through Prefect)."""
+    any earlier date whose published state is missing or stale. `with_runner` runs it on
+    another task runner (a Dask cluster)."""
     end = end or start
+    config_path = str(Path(config_path).resolve())  # the workers' working folder may differ
     config = load_config(config_path)
     with publish.run_lock(config, wait_seconds):
         ledger, todo = pipeline.prepare(config, start, end)
-        results = []
-        for p in todo:
-            result = reconcile_date(config_path, p, ledger.deliveries.get(p.day, []))
-            ledger.record(p.day, result.files)
-            results.append(result)
+        plans = {p.day: planned_files(config, p.day) for p in todo}
+        stages = pipeline.open_stages(config, todo)
+        futures = {}
+        try:
+            for day, source, path in pipeline.file_jobs(plans):
+                futures[(day, source.name, path)] = normalize_file.submit(
+                    config_path,
+                    source.name,
+                    str(path),
+                    str(stages[day]),
+                    ledger.delivery(day, source.name, path.name),
+                )
+            results = []
+            for p in todo:
+                files = ingest.in_plan_order(
+                    plans[p.day], lambda s, path, d=p.day: futures[(d, s.name, path)].result()
+                )
+                result = reconcile_date(config_path, p, str(stages[p.day]), files)
+                del stages[p.day]  # published: the stage is the date's version now
+                ledger.record(p.day, result.files)
+                results.append(result)
+        except BaseException:
+            _settle(futures.values())
+            pipeline.drop_stages(stages.values())
+            raise
         ledger.save()
         return results
+
+
+def _settle(futures) -> None:
+    """Cancel the normalizations not started and wait for the running ones, so the stages
+    are not removed under a task still writing into them."""
+    for f in futures:
+        wrapped = getattr(f, "wrapped_future", None)
+        if wrapped is not None:
+            wrapped.cancel()
+    for f in futures:
+        try:
+            f.wait()
+        except BaseException:  # its outcome no longer matters: the run is failing
+            pass

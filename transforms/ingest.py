@@ -259,9 +259,12 @@ def ingest_day(config: Config, day: dt.date, stage: Path, ledger: Ledger) -> lis
             (s.name, p): pool.submit(one, s, p)
             for s, p in sorted(files, key=lambda sp: -sp[1].stat().st_size)
         }
-        results = [
-            futures[(s.name, p)].result() if p is not None else missing_file_result(s)
-            for s, p in plan
-        ]
+        results = in_plan_order(plan, lambda s, p: futures[(s.name, p)].result())
     write_manifest(results, stage)
     return results
+
+
+def in_plan_order(plan: list[tuple[Source, Path | None]], result_of) -> list[FileResult]:
+    """The day's file results in plan order (the order of the summary and the date's
+    manifest), a MISSING result for a source that delivered nothing."""
+    return [result_of(s, p) if p is not None else missing_file_result(s) for s, p in plan]

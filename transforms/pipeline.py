@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from transforms import lake, publish, resolutions
-from transforms.config import Config
+from transforms.config import Config, Source
 from transforms.duck import connect_for, sql_path
 from transforms.errors import UsageError
 from transforms.ingest import FileResult, ingest_day
@@ -304,6 +304,42 @@ def compute_date(config: Config, planned: PlannedDate, ledger: Ledger) -> DateRe
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+
+
+# ---------------------------------------------------------------------------- scale-out
+
+
+def open_stages(config: Config, todo: list[PlannedDate]) -> dict[dt.date, Path]:
+    """A staging folder for every planned date at once, so the files of every date can be
+    normalized ahead of matching (the Dask runner). Each date is published from its own."""
+    stages: dict[dt.date, Path] = {}
+    try:
+        for planned in todo:
+            stages[planned.day] = publish.new_stage(config, planned.day)
+    except BaseException:
+        drop_stages(stages.values())
+        raise
+    return stages
+
+
+def drop_stages(stages) -> None:
+    """Remove the staging folders not published (publishing renames a stage away)."""
+    for stage in stages:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def file_jobs(
+    plans: dict[dt.date, list[tuple[Source, Path | None]]],
+) -> list[tuple[dt.date, Source, Path]]:
+    """Every file to normalize of the planned dates (`planned_files` of each): in date order,
+    as the dates are matched, and each date's largest file first, as `ingest_day` does."""
+    jobs = []
+    for day, plan in plans.items():
+        files = sorted(
+            ((s, p) for s, p in plan if p is not None), key=lambda sp: -sp[1].stat().st_size
+        )
+        jobs.extend((day, s, p) for s, p in files)
+    return jobs
 
 
 def prepare(config: Config, start: dt.date, end: dt.date) -> tuple[Ledger, list[PlannedDate]]:
