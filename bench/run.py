@@ -1,7 +1,8 @@
 """The performance benchmark (SPEC §9): `recon bench` / `make bench`.
 
     recon bench [--quick] [--out DIR] [--scales 1000000,3000000,10000000] [--scale-days 3]
-                [--days 30 --days-orders 1000000] [--workbook-rows 100000] [--skip WHAT]
+                [--days 30 --days-orders 1000000] [--workbook-rows 100000]
+                [--dask-days 7 --dask-orders 1000000 --dask-workers 2] [--skip WHAT]
                 [--record] [--keep]
 
 Every measured step runs as its own child process; its wall time and peak RSS (ru_maxrss from
@@ -18,6 +19,13 @@ os.wait4) are its own.
 2. Series: `--days` consecutive days of `--days-orders` orders, run date by date; time and peak
    RSS of every date, and the ratio of the last date to the second.
 3. Workbook: `bench.workbook_bench.time_workbook(--workbook-rows)`.
+4. Dask: a backfill of `--dask-days` dates of `--dask-orders` orders a day, run as one range
+   (`recon run --date D1 --to D7`) by the local runner, then again from an empty data_dir by
+   the Dask runner on a LocalCluster of `--dask-workers` worker processes
+   (`--runner dask --dask-workers 2`); the ratio of the two wall times, and a check that every
+   Parquet of every date is byte-identical between the two. The peak RSS of the Dask run is
+   the largest single process (the flow's, a worker's or the temporary Prefect server's):
+   the workers are the measured process's children.
 
 Prints a table, writes `results.json` in the output folder, and appends the table to
 `bench/RESULTS.md` with the machine, date, versions and git commit (`--quick` writes to a
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -40,19 +49,22 @@ from pathlib import Path
 
 from bench import measure, score
 from bench.measure import ROOT, Measured
+from transforms.config import load_config
 
 START = dt.date(2026, 11, 1)
 SEED = 20261101
 GIB = 1 << 30
 RSS_TARGET_KIB = 2 * (1 << 20)  # SPEC §9: peak memory <= 2 GB at 10M + 10M
 RESULTS = ROOT / "bench" / "RESULTS.md"
-STEPS = ("scales", "floor", "pandas", "series", "workbook")
+STEPS = ("scales", "floor", "pandas", "series", "workbook", "dask")
 QUICK = {
     "scales": [2_000],
     "scale_days": 3,
     "days": 4,
     "days_orders": 2_000,
     "workbook_rows": 2_000,
+    "dask_days": 3,
+    "dask_orders": 2_000,
 }
 
 
@@ -65,6 +77,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--days", type=int, help="days of the series (default 30)")
     p.add_argument("--days-orders", type=int, help="orders a day of the series (default 1M)")
     p.add_argument("--workbook-rows", type=int, help="exception rows (default 100000)")
+    p.add_argument("--dask-days", type=int, help="dates of the Dask backfill (default 7)")
+    p.add_argument("--dask-orders", type=int, help="orders a day of the Dask backfill (1M)")
+    p.add_argument("--dask-workers", type=int, default=2, help="LocalCluster worker processes")
     p.add_argument("--pandas-limit-gb", type=float, default=16.0, help="RLIMIT_AS of pandas")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--skip", action="append", default=[], choices=STEPS, help="repeatable")
@@ -74,13 +89,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     sizes = QUICK if args.quick else {
         "scales": [1_000_000, 3_000_000, 10_000_000], "scale_days": 3, "days": 30,
-        "days_orders": 1_000_000, "workbook_rows": 100_000,
+        "days_orders": 1_000_000, "workbook_rows": 100_000, "dask_days": 7,
+        "dask_orders": 1_000_000,
     }  # fmt: skip
     for name, value in sizes.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    if args.scale_days < 3 or args.days < 3:
-        p.error("--scale-days and --days must be at least 3 (injected differences must age)")
+    if args.scale_days < 3 or args.days < 3 or args.dask_days < 3:
+        p.error(
+            "--scale-days, --days and --dask-days must be at least 3 (injected differences "
+            "must age)"
+        )
     return args
 
 
@@ -280,6 +299,60 @@ class Bench:
         if not self.args.keep:
             shutil.rmtree(folder, ignore_errors=True)
 
+    def dask(self) -> None:
+        """The same backfill on the local runner and on a Dask LocalCluster: time and equality."""
+        days, orders, workers = self.args.dask_days, self.args.dask_orders, self.args.dask_workers
+        scenario = f"dask {days} x {orders:,}"
+        folder = self.out / "dask"
+        g = self.generate(scenario, folder, days, orders)
+        if g.ok:
+            config = folder / "recon.toml"
+            first, last = START.isoformat(), (START + dt.timedelta(days=days - 1)).isoformat()
+            backfill = ["run", "--config", str(config), "--date", first, "--to", last]
+            rows = sum(sum(r.values()) for r in g.result["rows"].values())
+            local = measure.run(
+                "backfill local", measure.recon(*backfill), self.out / "logs" / "dask_local.log"
+            )
+            self.step(scenario, f"backfill {days} dates, local runner", local, rows)
+        if g.ok and local.ok:
+            data = load_config(config).data_dir
+            local_data = data.with_name(data.name + "_local")
+            shutil.rmtree(local_data, ignore_errors=True)
+            data.rename(local_data)  # the links under current/ are relative: they still resolve
+            on_dask = measure.run(
+                "backfill dask",
+                measure.recon(*backfill, "--runner", "dask", "--dask-workers", str(workers)),
+                self.out / "logs" / "dask_dask.log",
+            )
+            same = on_dask.ok and published_digests(local_data) == published_digests(data)
+            note = f"LocalCluster of {workers} worker processes; every Parquet of every date " + (
+                "byte-identical to the local run" if same else "DIFFERS from the local run"
+            )
+            self.step(scenario, f"backfill {days} dates, Dask runner", on_dask, rows, note)
+            self.ok &= same
+            if on_dask.ok:
+                self.score(scenario, folder)
+                self.ratios.append({
+                    "scenario": scenario, "orders": orders, "workers": workers,
+                    "local_seconds": local.seconds, "dask_seconds": on_dask.seconds,
+                    "dask_over_local": round(on_dask.seconds / local.seconds, 2),
+                    "identical": same,
+                })  # fmt: skip
+        if not self.args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def published_digests(data_dir: Path) -> dict[str, str]:
+    """SHA-256 of every Parquet file of every published date (`current/D` -> its version)."""
+    found = {}
+    for link in sorted((data_dir / "current").iterdir()):
+        version = link.resolve()
+        for p in sorted(version.rglob("*.parquet")):
+            found[f"{link.name}/{p.relative_to(version)}"] = hashlib.sha256(
+                p.read_bytes()
+            ).hexdigest()
+    return found
+
 
 # ---- output -----------------------------------------------------------------------------------
 
@@ -335,6 +408,14 @@ def _score_text(s: dict) -> str:
 def ratio_lines(ratios: list[dict]) -> list[str]:
     lines = []
     for r in ratios:
+        if "dask_over_local" in r:
+            lines.append(
+                f"{r['scenario']}: Dask ({r['workers']} workers) / local = "
+                f"{r['dask_over_local']} x time ({r['dask_seconds']:.1f} s vs "
+                f"{r['local_seconds']:.1f} s); outputs "
+                + ("byte-identical" if r["identical"] else "DIFFER")
+            )
+            continue
         if "last_over_second_seconds" in r:
             lines.append(
                 f"{r['scenario']}: last day / day 2 = {r['last_over_second_seconds']} x time, "
@@ -458,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
         bench.series()
     if "workbook" not in args.skip:
         bench.workbook()
+    if "dask" not in args.skip:
+        bench.dask()
     print()
     print(_header_text())
     for row in bench.steps:
