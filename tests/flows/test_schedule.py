@@ -23,7 +23,8 @@ def test_deployments_have_the_configured_cron_and_time_zone(tmp_path):
     [schedule] = [s.schedule for s in daily.schedules]
     assert (schedule.cron, schedule.timezone) == ("30 10 * * *", "Asia/Shanghai")  # the default
     assert not rerun.schedules
-    assert daily.parameters == rerun.parameters == {"config_path": str(config.resolve())}
+    chosen = {"config_path": str(config.resolve()), "runner": "local", "dask_address": None}
+    assert daily.parameters == rerun.parameters == chosen
     start = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)  # 11:00 in Shanghai: today's run is past
     dates = asyncio.run(
         CronSchedule(cron=schedule.cron, timezone=schedule.timezone).get_dates(2, start=start)
