@@ -4,11 +4,12 @@ never data frames.
 
 The task runner is chosen when the flow is run (`with_runner`): the local thread pool (the
 default: two files at a time) or a Dask cluster through prefect-dask (a `LocalCluster` sized
-to the machine, or an existing scheduler's address). Only the normalization of files goes to
-the task runner: every file of every planned date is submitted up front, so on a cluster the
-files of many dates normalize in parallel ahead of matching, each task writing into its date's
-staging folder on the storage the workers share. The dates are then matched, reported and
-published in date order in the flow's own process, each on the previous date's state.
+to the machine, or an existing scheduler's address). Two kinds of work go to the task runner:
+every file of every planned date is submitted up front, so on a cluster the files of many
+dates normalize in parallel ahead of matching, each task writing into its date's staging
+folder on the storage the workers share; and, with `match_buckets` > 1, the layer-A buckets
+of the date being matched. The dates are matched, reported and published in date order in
+the flow's own process, each on the previous date's state.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from transforms import ingest, pipeline, publish  # noqa: E402
 from transforms.config import load_config  # noqa: E402
 from transforms.errors import UsageError  # noqa: E402
 from transforms.ledger import Delivery, planned_files  # noqa: E402
+from transforms.match import runner  # noqa: E402
 
 RUNNERS = ("local", "dask")
 
@@ -104,7 +106,20 @@ def write_file_manifest(stage: str, results: list[ingest.FileResult]) -> None:
 
 @task(cache_policy=NO_CACHE)
 def match(config_path: str, day: dt.date, stage: str) -> pipeline.DateResult:
-    return pipeline.match_into(load_config(config_path), day, Path(stage))
+    # Runs in the flow's process; with match_buckets > 1 the layer-A buckets go to the flow's
+    # task runner (the Dask workers) as match_bucket tasks.
+    return pipeline.match_into(load_config(config_path), day, Path(stage), submit_buckets)
+
+
+@task(cache_policy=NO_CACHE)
+def match_bucket(job: dict) -> str:
+    """Layer A on one bucket of related rows (files in, files out: see runner.match_bucket)."""
+    return runner.match_bucket(job, job["memory_limit"], 1, job["spill"])
+
+
+def submit_buckets(jobs: list[dict]) -> list[str]:
+    futures = [match_bucket.submit(job) for job in jobs]
+    return [f.result() for f in futures]
 
 
 @task(cache_policy=NO_CACHE)
@@ -122,11 +137,11 @@ def publish_date(
 # ---------------------------------------------------------------------------- flows
 
 
-@flow(name="reconcile-date")
 def reconcile_date(
     config_path: str, planned: pipeline.PlannedDate, stage: str, files: list[ingest.FileResult]
 ) -> pipeline.DateResult:
-    """One date whose files are normalized into `stage`: manifest, match, report, publish."""
+    """One date whose files are normalized into `stage`: manifest, match, report, publish
+    (tasks of the flow run, so that match can hand layer-A buckets to its task runner)."""
     write_file_manifest(stage, files)
     result = pipeline.with_inputs(match(config_path, planned.day, stage), planned, files)
     report(config_path, result, stage)

@@ -33,6 +33,7 @@ RUN_DEFAULTS = {
     "temp_directory": "tmp",  # relative to data_dir
     "threads": 2,
     "rematch_days": 2,  # new rows of this many recent days are checked against settled items
+    "match_buckets": 1,  # layer A matched in this many buckets of related rows (same results)
 }
 
 SOURCE_DEFAULTS = {
@@ -120,6 +121,7 @@ RUN_KEYS = {
     "temp_directory": Option(str, RUN_DEFAULTS["temp_directory"]),
     "threads": Option(int, RUN_DEFAULTS["threads"], low=1, high=256),
     "rematch_days": Option(int, RUN_DEFAULTS["rematch_days"], low=0, high=60),
+    "match_buckets": Option(int, RUN_DEFAULTS["match_buckets"], low=1, high=1024),
 }
 TOP_LEVEL_KEYS = {
     "inbox": Option(str, help="folder of YYYY-MM-DD day folders; must exist"),
@@ -221,6 +223,7 @@ class Config:
     temp_directory: Path | None = None
     threads: int = RUN_DEFAULTS["threads"]
     rematch_days: int = RUN_DEFAULTS["rematch_days"]
+    match_buckets: int = RUN_DEFAULTS["match_buckets"]
     resolutions: Path | None = None
     locale: str = "zh"
     schedule: Schedule = field(default_factory=Schedule)
@@ -467,6 +470,7 @@ def parse_config(raw: dict, path: Path) -> Config:
         temp_directory=(base / raw["data_dir"] / run["temp_directory"]).resolve(),
         threads=run["threads"],
         rematch_days=run["rematch_days"],
+        match_buckets=run["match_buckets"],
         resolutions=(base / raw["resolutions"]).resolve() if "resolutions" in raw else None,
         locale=raw.get("locale", TOP_LEVEL_KEYS["locale"].default),
         schedule=_schedule(raw.get("schedule", {}), path),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from transforms import lake, publish, resolutions
 from transforms.config import Config, Source
-from transforms.duck import connect_for, sql_path
+from transforms.duck import connect_for, split_memory, sql_path
 from transforms.errors import UsageError
 from transforms.ingest import FileResult, ingest_day
 from transforms.ledger import Ledger, config_digest, inbox_days, lineage
@@ -127,9 +127,11 @@ def history(config: Config, day: dt.date) -> list[tuple[dt.date, Path]]:
     return out
 
 
-def match_into(config: Config, day: dt.date, stage: Path) -> DateResult:
+def match_into(config: Config, day: dt.date, stage: Path, run_buckets=None) -> DateResult:
     """Match the staged inputs of `day` against the previous date's state; write the
-    report tables and the next state into the stage."""
+    report tables and the next state into the stage. With `match_buckets` > 1, layer A is
+    matched per bucket of related rows: `run_buckets(jobs)` runs `runner.match_bucket` on
+    each job (a task runner's workers; default: one after the other here)."""
     result = DateResult(day)
     earlier = history(config, day)
     prev = earlier[-1][1] if earlier and earlier[-1][0] == day - dt.timedelta(days=1) else None
@@ -140,7 +142,16 @@ def match_into(config: Config, day: dt.date, stage: Path) -> DateResult:
         load_settings(con, config, day)
         load_new_inputs(con, stage, day)
         load_state(con, prev, earlier, day - dt.timedelta(days=config.rematch_days))
-        run_steps(con)
+        run_steps(
+            con,
+            config.match_buckets,
+            stage / "_work" / "buckets",
+            earlier,
+            run_buckets,
+            # a bucket's connection gets what a file's does: half the memory limit
+            split_memory(config.memory_limit, 2),
+            config.spill_dir,
+        )
         publish.crash_point("match")
         result.counts = dict(
             con.execute(

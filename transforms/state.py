@@ -121,6 +121,14 @@ def load_state(con, prev: Path | None, history: list[tuple[dt.date, Path]], rece
     con.execute(f"CREATE OR REPLACE TABLE prev_exceptions AS {body}")
 
 
+def history_views(con, history: list[tuple[dt.date, Path]], names) -> None:
+    """Only the hist_* views of the deltas `names` (for a connection matching one bucket)."""
+    for d in DELTAS:
+        if d.name in names:
+            files = [state_file(v, d.name) for _, v in history]
+            con.execute(f"CREATE OR REPLACE VIEW {d.hist} AS {_typed_read(d.name, files)}")
+
+
 def write_state(con, version: Path) -> None:
     """COPY every next_* table into `version/state/`, typed and sorted."""
     (version / "state").mkdir(parents=True, exist_ok=True)

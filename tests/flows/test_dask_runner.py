@@ -1,4 +1,5 @@
-"""The same flow on a Dask cluster (prefect-dask) gives the local run's outputs, byte for byte."""
+"""The same flow on a Dask cluster (prefect-dask) gives the local run's outputs, byte for byte,
+with layer A in buckets matched on the workers."""
 
 from __future__ import annotations
 
@@ -32,11 +33,15 @@ def lake_links(config) -> list[str]:
 
 
 def test_two_dask_workers_give_the_local_outputs_byte_for_byte(prefect_harness, tmp_path, demo_run):
+    """Normalization of every file and layer A in 3 buckets on two worker processes."""
     from distributed import Client, LocalCluster, get_task_stream
 
     from flows.reconcile import local_cluster_kwargs, with_runner
 
-    config = load_config(generate(tmp_path, DEMO_START, DEMO_DAYS, 40, seed=11))  # demo_run's inbox
+    path = generate(tmp_path, DEMO_START, DEMO_DAYS, 40, seed=11)  # demo_run's inbox
+    # Layer A in 3 buckets of related rows, each matched on a worker (demo_run: in one piece).
+    path.write_text("match_buckets = 3\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    config = load_config(path)
     last = DEMO_START + dt.timedelta(days=DEMO_DAYS - 1)
     with LocalCluster(**local_cluster_kwargs(2)) as cluster, Client(cluster) as client:
         with get_task_stream(client) as stream:
@@ -49,6 +54,8 @@ def test_two_dask_workers_give_the_local_outputs_byte_for_byte(prefect_harness, 
     delivered = [f for r in results for f in r.files if f.status != "MISSING"]
     assert len(normalized) == len(delivered) > DEMO_DAYS
     assert len({t["worker"] for t in normalized}) == 2
+    buckets = [t for t in stream.data if t["key"].startswith("match_bucket")]
+    assert len(buckets) == 3 * DEMO_DAYS
 
     assert [r.report_date for r in results] == demo_run.days
     # The file manifest, the byte-identical re-deliveries (DUPLICATE) and the row accounting.
@@ -134,10 +141,10 @@ def test_a_failing_date_removes_the_stages_of_every_date_not_published(
     config = load_config(generate(tmp_path, DEMO_START, 4, 5, seed=1))
     real = pipeline.match_into
 
-    def match_into(config, day, stage):
+    def match_into(config, day, stage, *args):
         if day == DEMO_START + dt.timedelta(days=1):
             raise RuntimeError("a bug while matching")
-        return real(config, day, stage)
+        return real(config, day, stage, *args)
 
     monkeypatch.setattr(pipeline, "match_into", match_into)
     with pytest.raises(RuntimeError, match="a bug while matching"):

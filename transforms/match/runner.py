@@ -17,8 +17,9 @@ from pathlib import Path
 
 from transforms import lake, resolutions
 from transforms.config import Config
-from transforms.duck import sql_path
+from transforms.duck import connect, sql_path
 from transforms.match.groups import settlement_groups
+from transforms.state import history_views
 from transforms.textio import sql_str
 from transforms.timing import phase
 
@@ -164,15 +165,205 @@ def expand_keys(con, sql: str) -> str:
     return KEYS.sub(literal, sql)
 
 
-def run_steps(con) -> None:
-    """Run every step on the new_*, prev_*/hist_* and settings tables, in order."""
+def run_steps(
+    con,
+    buckets: int = 1,
+    work: Path | None = None,
+    history=(),
+    run_buckets=None,
+    memory_limit: str | None = None,
+    spill: Path | None = None,
+) -> None:
+    """Run every step on the new_*, prev_*/hist_* and settings tables, in order. With
+    `buckets` > 1 the layer-A steps run once per bucket of related rows (`match_buckets`),
+    each on its own connection (`run_buckets` maps `match_bucket` over the jobs; default:
+    one after the other here), and their outputs are united before the later steps."""
+    if buckets <= 1:
+        for name, step in steps():
+            _run_step(con, name, step)
+        return
     for name, step in steps():
-        try:
-            with phase(f"  match step {name}"):
-                if callable(step):
-                    step(con)
-                else:
-                    con.execute(expand_keys(con, step))
-        except Exception as exc:
-            exc.add_note(f"in matching step {name}.sql")
-            raise
+        if name < LAYER_A[0]:
+            _run_step(con, name, step)
+    with phase("  match layer A in buckets"):
+        jobs = export_buckets(con, buckets, work, history, memory_limit, spill)
+        outputs = (run_buckets or _one_by_one)(jobs)
+        for table in LAYER_A_OUT:
+            listed = ", ".join(sql_path(Path(o) / f"{table}.parquet") for o in outputs)
+            con.execute(
+                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet([{listed}])"
+            )
+    for name, step in steps():
+        if name >= LAYER_A[0] and name not in LAYER_A:
+            _run_step(con, name, step)
+
+
+def _run_step(con, name: str, step) -> None:
+    try:
+        with phase(f"  match step {name}"):
+            if callable(step):
+                step(con)
+            else:
+                con.execute(expand_keys(con, step))
+    except Exception as exc:
+        exc.add_note(f"in matching step {name}.sql")
+        raise
+
+
+# ---------------------------------------------------------------------------- layer A in buckets
+
+# The steps of layer A (pairing, history look-ups, refund netting, layer-A findings) and the
+# tables the later steps read from them.
+LAYER_A = (
+    "20_match_orders",
+    "21_match_refunds",
+    "22_wanted_orders",
+    "23_known_orders",
+    "24_refund_claims",
+    "25_installments",
+    "26_refund_netting",
+    "40_findings_orders",
+    "41_findings_refunds",
+)
+LAYER_A_OUT = ("match_orders", "match_refunds", "findings_orders", "findings_refunds")
+BUCKET_INPUTS = ("stg_platform_orders", "stg_channel_txns", "params", "source_pending")
+BUCKET_HISTORY = ("order_keys", "installments", "refunds")
+
+# Every key by which two rows of layer A can meet: an order's own number and the original it
+# refunds, the channel transaction it names, its loan (installments add up per loan); a
+# transaction's merchant order number, its own id and the debit it refunds. Rows and keys are
+# hashed to integers: a collision can only join two components, never split one, so it costs
+# balance, not correctness.
+ORDER_ROW = "hash('o', o.order_no)"
+TXN_ROW = "hash('t', t.channel, t.channel_txn_id, t.txn_type)"
+LINKS_SQL = f"""
+CREATE OR REPLACE TEMP TABLE bucket_links AS
+SELECT {ORDER_ROW} AS row, hash('O', o.order_no) AS key FROM stg_platform_orders o
+UNION ALL
+SELECT {ORDER_ROW}, hash('O', o.orig_order_no) FROM stg_platform_orders o
+WHERE o.orig_order_no IS NOT NULL
+UNION ALL
+SELECT {ORDER_ROW}, hash('T', o.channel, o.channel_txn_id) FROM stg_platform_orders o
+WHERE o.channel_txn_id IS NOT NULL AND o.channel IS NOT NULL
+UNION ALL
+SELECT {ORDER_ROW}, hash('L', o.loan_no) FROM stg_platform_orders o WHERE o.loan_no IS NOT NULL
+UNION ALL
+SELECT {TXN_ROW}, hash('O', t.merchant_order_no) FROM stg_channel_txns t
+WHERE t.merchant_order_no IS NOT NULL
+UNION ALL
+SELECT {TXN_ROW}, hash('T', t.channel, t.channel_txn_id) FROM stg_channel_txns t
+UNION ALL
+SELECT {TXN_ROW}, hash('T', t.channel, t.orig_channel_txn_id) FROM stg_channel_txns t
+WHERE t.orig_channel_txn_id IS NOT NULL
+"""
+
+
+def assign_buckets(con, buckets: int) -> None:
+    """`bucket_of(row, bucket)`: every row of the staged orders and transactions (by its
+    hash, ORDER_ROW / TXN_ROW) with the bucket of its connected component (rows joined by any
+    shared key, transitively), so all the rows one layer-A result depends on are matched
+    together. Label propagation: each row takes the smallest key reachable from it; a
+    component of diameter d takes d rounds (components here are a few rows)."""
+    con.execute(LINKS_SQL)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE bucket_label AS "
+        "SELECT row, min(key) AS label FROM bucket_links GROUP BY row"
+    )
+    # Semi-naive rounds: only the keys of rows whose label changed can lower another label.
+    con.execute("CREATE OR REPLACE TEMP TABLE bucket_changed AS SELECT row FROM bucket_label")
+    while True:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE bucket_next AS
+               WITH touched AS (
+                   SELECT DISTINCT l.key FROM bucket_links l SEMI JOIN bucket_changed c USING (row)),
+               key_label AS (
+                   SELECT l.key, min(b.label) AS label
+                   FROM bucket_links l SEMI JOIN touched t USING (key)
+                   JOIN bucket_label b USING (row) GROUP BY l.key)
+               SELECT l.row, min(k.label) AS label
+               FROM bucket_links l JOIN key_label k USING (key) GROUP BY l.row"""
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE bucket_changed AS SELECT n.row FROM bucket_next n "
+            "JOIN bucket_label b USING (row) WHERE n.label < b.label"
+        )
+        (changed,) = con.execute("SELECT count(*) FROM bucket_changed").fetchone()
+        if not changed:
+            break
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE bucket_label AS
+               SELECT b.row, least(b.label, n.label) AS label
+               FROM bucket_label b LEFT JOIN bucket_next n USING (row)"""
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE bucket_of AS "
+        f"SELECT row, CAST(hash(label) % {buckets} AS INTEGER) AS bucket FROM bucket_label"
+    )
+
+
+def export_buckets(
+    con, buckets: int, work: Path, history, memory_limit=None, spill=None
+) -> list[dict]:
+    """Write each bucket's staged rows (and the settings layer A reads) under `work`; return
+    one job per bucket for `match_bucket`, with the published versions of the earlier dates
+    (`history`: (date, version) pairs) whose deltas it looks keys up in."""
+    assign_buckets(con, buckets)
+    for table, alias, row in (
+        ("stg_platform_orders", "o", ORDER_ROW),
+        ("stg_channel_txns", "t", TXN_ROW),
+    ):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE bucketed_{table} AS SELECT {alias}.*, b.bucket "
+            f"FROM {table} {alias} JOIN bucket_of b ON b.row = {row}"
+        )
+    jobs = []
+    for b in range(buckets):
+        folder = work / f"bucket={b}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for table in BUCKET_INPUTS:
+            relation = (
+                f"(SELECT * EXCLUDE (bucket) FROM bucketed_{table} WHERE bucket = {b})"
+                if table.startswith("stg_")
+                else table
+            )
+            con.execute(
+                f"COPY {relation} TO {sql_path(folder / (table + '.parquet'))} (FORMAT parquet)"
+            )
+        jobs.append(
+            {
+                "folder": str(folder),
+                "history": [str(v) for _, v in history],
+                "memory_limit": memory_limit,
+                "spill": str(spill) if spill else None,
+            }
+        )
+    for table in ("stg_platform_orders", "stg_channel_txns"):
+        con.execute(f"DROP TABLE bucketed_{table}")
+    return jobs
+
+
+def match_bucket(job: dict, memory_limit: str | None = None, threads: int = 1, spill=None) -> str:
+    """Run the layer-A steps on one bucket's rows, on a connection of its own; write their
+    outputs beside the inputs and return the folder (a plain function: a worker runs it)."""
+    folder = Path(job["folder"])
+    con = connect(memory_limit, threads, spill)
+    try:
+        for table in BUCKET_INPUTS:
+            con.execute(
+                f"CREATE TABLE {table} AS SELECT * FROM read_parquet({sql_path(folder / (table + '.parquet'))})"
+            )
+        history_views(con, [(None, Path(v)) for v in job["history"]], BUCKET_HISTORY)
+        for name, step in steps():
+            if name in LAYER_A:
+                _run_step(con, name, step)
+        for table in LAYER_A_OUT:
+            con.execute(
+                f"COPY {table} TO {sql_path(folder / (table + '.parquet'))} (FORMAT parquet)"
+            )
+    finally:
+        con.close()
+    return str(folder)
+
+
+def _one_by_one(jobs: list[dict]) -> list[str]:
+    return [match_bucket(job, job["memory_limit"], 1, job["spill"]) for job in jobs]
