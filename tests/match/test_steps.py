@@ -237,3 +237,17 @@ def test_rejected_rows_and_missing_files_are_exceptions(con):
         {"source": "bank", "file_name": "", "status": "MISSING", "error": "none", "inbox_date": D1},
     )
     assert exceptions(con, D1) == [("MISSING_FILE", "bank:2026-11-01"), ("REJECTED_ROW", "w.csv:7")]
+
+
+def test_a_debit_naming_one_order_and_carrying_another_orders_id_pairs_with_the_first(con):
+    """T names PO1 by merchant order no. and carries PO2's channel_txn_id: a candidate of
+    both, it pairs with PO1 (a merchant order no. ranks first), and PO2, whose best candidate
+    it was, stays unmatched rather than taking its failed debit T2. In buckets the four rows
+    are one component (tests/match/conftest.py runs this with 1, 3 and 8 buckets)."""
+    order(con, "PO1")
+    order(con, "PO2", channel_txn_id="T")
+    txn(con, "T", "PO1")
+    txn(con, "T2", "PO2", status="FAILED")
+    assert exceptions(con, D1 + dt.timedelta(days=5)) == [("MISSING_ON_CHANNEL", "PO2")]
+    pairs = con.execute("SELECT order_no, channel_txn_id FROM match_orders").fetchall()
+    assert pairs == [("PO1", "T")]
