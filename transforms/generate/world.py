@@ -238,15 +238,17 @@ class Generator:
     @staticmethod
     def shares(orders: OrderCols) -> tuple[np.ndarray, np.ndarray]:
         """清分 of a bulk chunk's successful orders (each has one debit, on its own channel), per
-        [channel, lender]: principal + interest + penalty, and fee. bincount sums in float64,
-        exactly here: whole fen, every partial sum far below 2**53 (a chunk is at most
-        `CHUNK_ORDERS` rows of at most 3,100.00 yuan)."""
+        [channel, lender]: principal + interest + penalty, and fee, summed in int64 fen."""
         cells = len(CHANNELS) * len(LENDERS)
         cell = orders.channel.astype(np.intp) * len(LENDERS) + orders.lender
         cell = np.where(orders.status == 0, cell, cells)  # failed orders: a cell of their own
         kept = orders.principal + orders.interest + orders.penalty
-        sums = [np.bincount(cell, weights=w, minlength=cells + 1) for w in (kept, orders.fee)]
-        return tuple(np.rint(s[:cells]).astype(np.int64).reshape(len(CHANNELS), -1) for s in sums)
+        out = []
+        for amounts in (kept, orders.fee):
+            sums = np.zeros(cells + 1, dtype=np.int64)
+            np.add.at(sums, cell, amounts.astype(np.int64))
+            out.append(sums[:cells].reshape(len(CHANNELS), -1))
+        return tuple(out)
 
     def amendment(self, day: dt.date, orders: OrderCols) -> tuple[dt.date, OrderCols] | None:
         """Three of the day's ordinary orders, delivered again the next day: two byte-for-byte
