@@ -131,14 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = command("generate", "write a realistic demo inbox, recon.toml and answer_key.csv")
     g.add_argument("--out", type=Path, required=True, help="folder to write into")
     g.add_argument("--start", type=_date, default=DEMO_START, help="first date (YYYY-MM-DD)")
-    g.add_argument(
-        "--days",
-        type=_generated_days,
-        default=5,
-        help=f"number of inbox dates, at least {MIN_GENERATED_DAYS}",
-    )
-    g.add_argument("--orders", type=_whole(0), default=200, help="platform orders per day")
-    g.add_argument("--seed", type=int, default=42, help="random seed")
+    _generation_options(g, days=5)
 
     r = command("run", "reconcile one date, or a range of dates in order", formats)
     r.add_argument("--config", type=Path, required=True, help="the recon.toml file")
@@ -161,14 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = command("demo", "generate a small multi-day inbox and reconcile it")
     d.add_argument("--out", type=Path, default=Path("data/demo"), help="folder to write into")
-    d.add_argument(
-        "--days",
-        type=_generated_days,
-        default=10,
-        help=f"number of dates, at least {MIN_GENERATED_DAYS}",
-    )
-    d.add_argument("--orders", type=_whole(0), default=200, help="platform orders per day")
-    d.add_argument("--seed", type=int, default=42, help="random seed")
+    _generation_options(d, days=10)
     _progress_options(d)
 
     i = command(
@@ -236,6 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", add_help=False, help="the performance benchmark (SPEC §9); see recon bench --help"
     )
     return parser
+
+
+def _generation_options(p: argparse.ArgumentParser, days: int) -> None:
+    """The size and seed of a generated inbox (generate, demo)."""
+    p.add_argument(
+        "--days",
+        type=_generated_days,
+        default=days,
+        help=f"number of inbox dates, at least {MIN_GENERATED_DAYS}",
+    )
+    p.add_argument("--orders", type=_whole(0), default=200, help="platform orders per day")
+    p.add_argument("--seed", type=int, default=42, help="random seed")
 
 
 def _runner_options(p: argparse.ArgumentParser, workers: bool = True) -> None:

@@ -97,11 +97,19 @@ def resolved_cols(locale: str, zone: str) -> list[Col]:
     ]
 
 
-def settlement_cols(locale: str) -> list[Col]:
-    h = _h(locale)
+def _settlement_status(locale: str):
+    """A status code shown as its label (结算 and 清分 share the statuses)."""
 
     def status(s):
         return labels.status_label(s, labels.SETTLEMENT_STATUS, locale)
+
+    return status
+
+
+def settlement_cols(locale: str) -> list[Col]:
+    h = _h(locale)
+
+    status = _settlement_status(locale)
 
     return [
         Col(h("channel"), "text", 12, "channel"),
@@ -127,8 +135,7 @@ def settlement_cols(locale: str) -> list[Col]:
 def distribution_cols(locale: str) -> list[Col]:
     h = _h(locale)
 
-    def status(s):
-        return labels.status_label(s, labels.SETTLEMENT_STATUS, locale)
+    status = _settlement_status(locale)
 
     return [
         Col(h("recipient"), "text", 12, "recipient"),
