@@ -1,5 +1,10 @@
 """Row sources for tabular statements: CSV text (any encoding) or Excel (XLSX/XLS), as
 (line_no, [cells]) with the physical line or sheet row number, all cells as text.
+
+A cell over MAX_CELL_CHARS (transforms/limits.py) makes its row a reject naming the row,
+the column and the limit (`stage_rows`), whether it comes from a CSV line or a sheet:
+`delimited_rows` still splits a CSV line the CSV reader refuses for such a cell, so the
+column can be named.
 """
 
 from __future__ import annotations
@@ -13,7 +18,15 @@ from pathlib import Path
 import pyarrow as pa
 
 from transforms.errors import InputFileError
-from transforms.textio import guess_encoding, iter_lines, read_head
+from transforms.limits import MAX_CELL_CHARS, too_long
+from transforms.textio import (
+    PREVIEW_CHARS,
+    BadRow,
+    Unreadable,
+    guess_encoding,
+    iter_lines,
+    read_head,
+)
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
@@ -84,6 +97,67 @@ def iter_rows(
             continue
         cells = next(csv.reader([text], delimiter=delimiter), [])
         yield line_no, cells
+
+
+def delimited_rows(
+    path: Path, encoding: str, delimiter: str = ","
+) -> Iterator[tuple[int, list[str]]]:
+    """(line_no, cells) of every non-blank line, each split as one CSV record, as
+    textio.csv_rows gives them (a field does not span lines; a lone CR reads as a space; an
+    `Unreadable` line, too long or binary, comes as a `BadRow`), except that a line holding
+    a cell over the CSV reader's field limit is still split: `stage_rows` rejects it naming
+    the column."""
+    for line_no, text in iter_lines(path, encoding):
+        if not text.strip():
+            continue
+        if isinstance(text, Unreadable):
+            yield line_no, BadRow(text.raw, text.reason)
+            continue
+        if "\r" in text:
+            text = text.replace("\r", " ")
+        try:
+            cells = next(csv.reader([text], delimiter=delimiter), [])
+        except csv.Error as exc:
+            if "field larger than field limit" not in str(exc):
+                more = " ..." if len(text) > PREVIEW_CHARS else ""
+                yield (
+                    line_no,
+                    BadRow(text[:PREVIEW_CHARS] + more, f"cannot be split into fields ({exc})"),
+                )
+                continue
+            cells = split_line(text, delimiter)
+        yield line_no, cells
+
+
+def split_line(text: str, delimiter: str = ",") -> list[str]:
+    """The cells of one CSV line (quotes `"`, doubled inside a quoted cell), as csv.reader
+    splits it but without its field size limit: for a line it refused, to name the long cell."""
+    cells, i, n = [], 0, len(text)
+    while True:
+        start = i
+        quoted = []
+        if i < n and text[i] == '"':
+            j = i + 1
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    quoted.append(text[j:])
+                    i = n
+                    break
+                quoted.append(text[j:k])
+                if text.startswith('"', k + 1):
+                    quoted.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            start = i
+        end = text.find(delimiter, i)
+        stop = n if end < 0 else end
+        cells.append("".join(quoted) + text[start:stop])
+        if end < 0:
+            return cells
+        i = end + len(delimiter)
 
 
 def _cell_text(value) -> str:
@@ -168,13 +242,20 @@ def _sheet_index(path: Path, names: list[str], ref: str | int | None) -> int:
 
 
 def stage_rows(
-    con, name: str, rows: list[tuple[int, list[str]]], columns: list[str], delimiter: str = ","
+    con,
+    name: str,
+    rows: list[tuple[int, list[str]]],
+    columns: list[str],
+    delimiter: str = ",",
+    labels: list[str] | None = None,
 ) -> str:
     """Load parsed rows into DuckDB table `name` (line_no, columns as VARCHAR, raw, reject_reason).
 
     A row with more non-empty cells than columns is rejected, never truncated.
     `raw` is the row's cells joined by `delimiter` (quoted where needed), trailing
-    empty cells dropped.
+    empty cells dropped. A row with a cell over MAX_CELL_CHARS is rejected naming the
+    cell's column (`labels`: the header cells) and the limit; its cells are not staged
+    and `raw` is a preview.
     """
     n = len(columns)
     data: dict[str, list] = {
@@ -189,17 +270,27 @@ def stage_rows(
         used = len(cells)
         while used and not str(cells[used - 1]).strip():
             used -= 1
-        padded = (list(cells) + [""] * n)[:n]
+        long = None
+        if cells and max(map(len, cells)) > MAX_CELL_CHARS:
+            long = next(i for i, v in enumerate(cells) if len(v) > MAX_CELL_CHARS)
+        if long is not None:
+            reason = f"{_column_label(labels, long)} holds {too_long(len(cells[long]))}"
+            cells = [v[:PREVIEW_CHARS] + " ..." if len(v) > PREVIEW_CHARS else v for v in cells]
+        elif used > n:
+            reason = f"expected {n} columns, found {used}: cells beyond the header"
+        else:
+            reason = None
+        padded = (list(cells) + [""] * n)[:n] if long is None else [""] * n
         data["line_no"].append(line_no)
         for c, v in zip(columns, padded, strict=True):
             data[c].append(v)
         buf.seek(0)
         buf.truncate()
         writer.writerow(cells[:used])
-        data["raw"].append(buf.getvalue())
-        data["reject_reason"].append(
-            f"expected {n} columns, found {used}: cells beyond the header" if used > n else None
+        data["raw"].append(
+            buf.getvalue()[: 4 * PREVIEW_CHARS] if long is not None else buf.getvalue()
         )
+        data["reject_reason"].append(reason)
     schema = pa.schema(
         [("line_no", pa.int64())] + [(c, pa.string()) for c in columns + ["raw", "reject_reason"]]
     )
@@ -208,6 +299,12 @@ def stage_rows(
     con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
     return name
+
+
+def _column_label(labels: list[str] | None, index: int) -> str:
+    """`摘要 (column 6)`: a column by its header name and 1-based number."""
+    name = normalize_header(labels[index]) if labels and index < len(labels) else ""
+    return f"{name} (column {index + 1})" if name else f"column {index + 1}"
 
 
 def stage_records(

@@ -73,6 +73,30 @@ def _deep_xml(tmp: Path) -> bytes:
     return xml.replace(b"<AddtlNtryInf>", b"<AddtlNtryInf>" + deep)
 
 
+def _replace(base: str, old: bytes, new: bytes):
+    def make(tmp: Path) -> bytes:
+        data = (FILES / base).read_bytes()
+        assert old in data, (base, old)
+        return data.replace(old, new, 1)
+
+    return make
+
+
+def _huge_cell_xlsx(tmp: Path) -> bytes:
+    """cn_bank__valid.csv as a workbook, its 摘要 on sheet row 4 140,000 characters long."""
+    import csv
+
+    import openpyxl
+
+    from tests.sources.longcells import save_with_long_cell
+
+    text = (FILES / "cn_bank__valid.csv").read_bytes().decode("gb18030")
+    book = openpyxl.Workbook()
+    for k, cells in enumerate(csv.reader(text.splitlines()), start=1):
+        book.active.append([("LONGCELL" if k == 4 and i == 11 else c) for i, c in enumerate(cells)])
+    return save_with_long_cell(book, tmp / "made.xlsx", "LONGCELL", "摘" * 140_000).read_bytes()
+
+
 GENERATED = {
     "platform_export__huge_line.csv": _insert_line("platform_export__valid.csv", 2, b"x" * HUGE),
     "wechatpay_bill__huge_line.csv": _insert_line("wechatpay_bill__valid.csv", 2, b"x" * HUGE),
@@ -82,6 +106,13 @@ GENERATED = {
     "cn_bank__huge_cell.csv": _huge_cell,
     "mt940__huge_line.sta": _insert_line("mt940__valid.sta", 5, b"z" * HUGE),
     "camt053__deep_nesting.xml": _deep_xml,
+    "cn_bank__huge_cell.xlsx": _huge_cell_xlsx,
+    "mt940__huge_field.sta": _replace(
+        "mt940__valid.sta", b"\n:86:", ("\n:86:" + "x" * 140_000 + "\r\n:86:").encode()
+    ),
+    "camt053__huge_element.xml": _replace(
+        "camt053__valid.xml", b"<AddtlNtryInf>", b"<AddtlNtryInf>" + b"a" * 140_000
+    ),
 }
 
 

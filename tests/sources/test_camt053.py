@@ -417,3 +417,44 @@ def test_identify_refuses_with_a_reason(tmp_path, name, ns, why):
     if name.endswith(".xml"):
         with pytest.raises(UnrecognizedFormat, match=why):
             inspect_file(path)
+
+
+# --- issue 16: an element's text over 131,072 characters is a reject, the rest is read ---
+
+
+def test_an_over_long_element_rejects_its_entry(tmp_path):
+    details = (
+        "<NtryDtls><TxDtls><RmtInf><Ustrd>"
+        + "u" * 140_000
+        + "</Ustrd></RmtInf></TxDtls></NtryDtls>"
+    )
+    text = document(
+        statement(ntry("7.00", "CRDT"), ntry("3.00", "CRDT", details=details), closing="107.00")
+    )
+    r = run(write(tmp_path, text))
+    assert [x["line_no"] for x in r.rows] == [4]
+    (reject,) = r.rejects
+    assert reject["line_no"] == 5 and len(reject["raw"]) <= 2000
+    assert reject["reason"] == (
+        "NtryDtls/TxDtls/RmtInf/Ustrd holds 140,000 characters; expected at most 131,072"
+    )
+    assert r.checks[0].ok
+
+
+def test_an_over_long_attribute_rejects_its_entry(tmp_path):
+    long = ntry("3.00", "CRDT").replace('Ccy="CNY"', 'Ccy="' + "C" * 140_000 + '"')
+    r = run(write(tmp_path, document(statement(long, ntry("7.00", "CRDT"), closing="107.00"))))
+    assert [x["line_no"] for x in r.rejects] == [4] and r.rows_ok == 1
+    assert r.rejects[0]["reason"].startswith("Amt/@Ccy holds 140,000 characters")
+
+
+def test_an_over_long_account_rejects_the_statements_entries(tmp_path):
+    long = statement(
+        ntry("7.00", "CRDT"), closing="107.00", acct="<IBAN>" + "9" * 140_000 + "</IBAN>"
+    )
+    r = run(write(tmp_path, document(long, statement(ntry("7.00", "CRDT"), closing="107.00"))))
+    assert [x["line_no"] for x in r.rejects] == [4] and r.rows_ok == 1
+    assert r.rejects[0]["reason"] == (
+        "Stmt/Acct/Id/IBAN holds 140,000 characters; expected at most 131,072: "
+        "the statement's entries are not read"
+    )

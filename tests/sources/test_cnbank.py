@@ -12,6 +12,8 @@ from transforms.config import Source
 from transforms.errors import InputFileError, ReconError, UnrecognizedFormat
 from transforms.inspect import inspect_file
 
+from .longcells import save_with_long_cell
+
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "cn_bank"
 BANK = Source(name="bank", role="bank", format="cn_bank", glob="*", account_no="ACC1")
 
@@ -160,3 +162,106 @@ def test_generated_ccb_corporate_gbk_csv(tmp_path):
         r = inspect_file(f)
         assert r.format == "cn_bank" and r.rows_rejected == 0 and r.rows_ok > 0, f
         assert all(c.ok for c in r.checks), (f, r.checks)
+
+
+# --- issue 16: a date without a time is a normal row -----------------------------------
+
+SPLIT_HEADER = "交易日期,交易时间,交易金额,本次余额,交易摘要,日志号"
+SPLIT_ROWS = [
+    "20261101,083015,+100.00,1100.00,转账,A1",
+    "20261101,,-30.00,1070.00,消费,A2",
+    "20261102,  ,+0.82,1070.82,结息,A3",
+]
+
+
+def test_abc_rows_whose_time_is_empty_are_read_at_local_midnight():
+    """abc_活期交易明细.xlsx with 交易时间 emptied on sheet rows 6 and 9 (交易日期 filled)."""
+    r = inspect_file(FIXTURES / "abc_活期_无交易时间.xlsx")
+    assert (r.rows_in, r.rows_ok, r.rows_rejected) == (5, 5, 0)
+    by_line = {x["line_no"]: x for x in r.rows}
+    midnight = dt.datetime(2026, 10, 31, 16, 0, tzinfo=dt.UTC)  # 2026-11-01 00:00 in Shanghai
+    assert by_line[6]["txn_time"] == by_line[9]["txn_time"] == midnight
+    assert by_line[5]["txn_time"] == dt.datetime(2026, 11, 1, 0, 30, 15, tzinfo=dt.UTC)
+    assert {str(x["value_date"]) for x in r.rows} == {"2026-11-01"}
+    assert all(c.ok for c in r.checks)
+
+
+def test_a_date_without_a_time_in_a_csv_export(tmp_path):
+    r = inspect_file(write(tmp_path, "abc.csv", [SPLIT_HEADER, *SPLIT_ROWS]))
+    assert (r.rows_ok, r.rows_rejected) == (3, 0)
+    assert [x["txn_time"].isoformat() for x in r.rows] == [
+        "2026-11-01T00:30:15+00:00",
+        "2026-10-31T16:00:00+00:00",
+        "2026-11-01T16:00:00+00:00",
+    ]
+    assert [str(x["value_date"]) for x in r.rows] == ["2026-11-01", "2026-11-01", "2026-11-02"]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (",,-30.00,1070.00,消费,A2", "交易日期/交易时间: required, found empty"),
+        (",083015,-30.00,1070.00,消费,A2", "交易日期: required, found empty"),
+        ("20261101,8:3O,-30.00,1070.00,消费,A2", "交易时间: cannot read '8:3O'"),
+        ("20261101,25:61:00,-30.00,1070.00,消费,A2", "交易时间: cannot read '20261101 25:61:00'"),
+        ("2026110X,,-30.00,1070.00,消费,A2", "交易日期: cannot read '2026110X'"),
+    ],
+)
+def test_a_time_without_a_date_or_an_unreadable_one_is_still_a_reject(tmp_path, row, reason):
+    rows = [SPLIT_ROWS[0], row, "20261102,090000,-0.82,1099.18,结息,A3"]
+    r = inspect_file(write(tmp_path, "abc.csv", [SPLIT_HEADER, *rows]))
+    assert [x["line_no"] for x in r.rejects] == [3] and r.rows_ok == 2
+    assert reason in r.rejects[0]["reason"]
+
+
+# --- issue 16: a cell over 131,072 characters is a rejected row; the rest is read ------
+
+LONG = 140_000
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_an_over_long_csv_cell_is_a_reject_naming_the_column(tmp_path, quoted):
+    memo = "x" * LONG if not quoted else '"' + "x, " * (LONG // 3) + 'xx"'
+    rows = [
+        ROWS[0],
+        ROWS[1].replace(",清分,", f",{memo},"),
+        ROWS[2].replace('"10,850.00"', '"11,050.00"'),
+    ]
+    rows.append(
+        '2026-04-10 12:00:00,,1.00,"11,051.00",李四,' + "y" * 131_072 + ",T4"
+    )  # at the limit
+    r = inspect_file(write(tmp_path, "long.csv", [HEADER, *rows]))
+    assert (r.rows_in, r.rows_ok, r.rows_rejected) == (4, 3, 1)
+    (rej,) = r.rejects
+    assert rej["line_no"] == 3 and len(rej["raw"]) < 2000
+    assert rej["reason"] == "摘要 (column 6) holds 140,000 characters; expected at most 131,072"
+    assert all(c.ok for c in r.checks)  # the other rows read, the balance runs through them
+
+
+def test_an_over_long_xlsx_cell_is_a_reject_naming_the_column(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(HEADER.split(","))
+    ws.append(["2026-04-10 09:00:00", None, "1,000.00", "11,000.00", "财付通", "结算款", "T1"])
+    ws.append(["2026-04-10 10:00:00", "200.00", None, "10,800.00", "资金方A", "LONGCELL", "T2"])
+    ws.append(["2026-04-10 11:00:00", None, "250.00", "11,050.00", "张三", "转账", "T3"])
+    path = save_with_long_cell(book, tmp_path / "long.xlsx", "LONGCELL", "z" * LONG)
+    r = inspect_file(path)
+    assert (r.rows_in, r.rows_ok, r.rows_rejected) == (3, 2, 1)
+    (rej,) = r.rejects
+    assert rej["line_no"] == 3 and len(rej["raw"]) < 2000
+    assert rej["reason"] == "摘要 (column 6) holds 140,000 characters; expected at most 131,072"
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["a,b,c", 'a,"b,c",d', '"a ""q"" b",,', '"",x', 'x,"unclosed', ",", 'a,b"c,d'],
+)
+def test_split_line_splits_as_the_csv_reader_does(line):
+    import csv
+
+    from transforms.tabular import split_line
+
+    assert split_line(line) == next(csv.reader([line]))

@@ -15,6 +15,8 @@ from transforms.inspect import inspect_file
 from transforms.sources import get_format
 from transforms.sources.mapped import MappedFormat
 
+from .longcells import save_with_long_cell
+
 UTC = dt.UTC
 
 ACME_TOML = """
@@ -505,3 +507,37 @@ def test_the_documented_example_is_a_valid_config():
     raw = tomllib.loads(textwrap.dedent(block))
     spec = mapped.validate_mapped("acme_bank", raw["formats"]["acme_bank"], "docstring")
     assert spec.sign == "debit_credit" and spec.encoding == "gb18030"
+
+
+# --- issue 16: a cell over 131,072 characters is a rejected row; the rest is read ------
+
+
+def test_an_over_long_csv_cell_is_a_reject_naming_the_column(tmp_path):
+    cfg = write_config(tmp_path, ACME_TOML)
+    lines = list(ACME_LINES)
+    lines[4] = lines[4].replace("distribution", "d" * 140_000)
+    r = inspect_file(write_lines(tmp_path / "acme_20260410.csv", lines, "gbk"), config=cfg)
+    assert (r.rows_in, r.rows_ok, r.rows_rejected) == (4, 2, 2)
+    reasons = {x["line_no"]: x["reason"] for x in r.rejects}
+    assert reasons[5] == "Memo (column 4) holds 140,000 characters; expected at most 131,072"
+    assert all(len(x["raw"]) < 2000 for x in r.rejects)
+
+
+def test_an_over_long_xlsx_cell_is_a_reject_naming_the_column(tmp_path):
+    import openpyxl
+
+    cfg = write_config(tmp_path, XLSX_TOML)
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Statement"
+    ws.append(["Statement of account 001"])
+    ws.append(["Date", "Time", "Amount (CNY)", "Balance", "Details"])
+    ws.append(["2026-04-10", "09:15:00", "-500.25", "1500.25", "from payer"])
+    ws.append(["2026-04-10", "18:00:01", "200", "1300.25", "LONGCELL"])
+    ws.append(["2026-04-11", "", "1.5", "1298.75", "fee"])
+    path = save_with_long_cell(book, tmp_path / "xl_202604.xlsx", "LONGCELL", "t" * 140_000)
+    r = inspect_file(path, config=cfg)
+    assert (r.rows_in, r.rows_ok, r.rows_rejected) == (3, 2, 1)
+    (rej,) = r.rejects
+    assert rej["line_no"] == 4 and len(rej["raw"]) < 2000
+    assert rej["reason"] == "Details (column 5) holds 140,000 characters; expected at most 131,072"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from transforms.config import Source
 from transforms.errors import UnrecognizedFormat
 from transforms.inspect import inspect_file
 from transforms.sources.swift_mt940 import MT940
@@ -257,3 +258,183 @@ def test_unrecognized_text_file_names_every_format(tmp_path):
     with pytest.raises(UnrecognizedFormat) as exc:
         inspect_file(write(tmp_path, "just some notes\n", "notes.txt"))
     assert "mt940" in dict(exc.value.reasons)
+
+
+# --- issue 16: MT940 as banks write it -------------------------------------------------
+
+
+def test_funds_code_after_the_mark_and_a_blank_padded_transaction_type():
+    """`DF3460,00S   X`: debit, funds code F, 3460.00, type `S` + blanks, reference X;
+    `CR`/`RCR`: credit and reversal of a credit, each with funds code R."""
+    r = run(FIXTURES / "funds_code_30feb.sta")
+    first = [(x["line_no"], x["direction"], str(x["amount"])) for x in r.rows[:3]]
+    assert first == [(5, "DEBIT", "3460.00"), (7, "CREDIT", "1250.00"), (9, "DEBIT", "50.00")]
+    assert r.rows[0]["bank_txn_id"] == "X" and r.rows[1]["bank_txn_id"] == "B7101100001"
+    assert not r.rejects and [c.ok for c in r.checks] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("line", "direction", "amount"),
+    [
+        (":61:2611011101DF250,00NTRFPAY-0001//BANKREF0001", "DEBIT", "250.00"),
+        (":61:2611011101CR250,00NTRFPAY-0001//BANKREF0001", "CREDIT", "250.00"),
+        (":61:2611011101RCR250,00NTRFPAY-0001//BANKREF0001", "DEBIT", "250.00"),
+        (":61:2611011101RDR250,00NTRFPAY-0001//BANKREF0001", "CREDIT", "250.00"),
+        (":61:2611011101D250,00S103PAY-0001//BANKREF0001", "DEBIT", "250.00"),
+        (":61:2611011101D250,00S   PAY-0001//BANKREF0001", "DEBIT", "250.00"),
+    ],
+)
+def test_marks_with_a_funds_code(tmp_path, line, direction, amount):
+    text = STATEMENT.replace(":61:2611011101C250,00NTRFPAY-0001//BANKREF0001", line)
+    r = run(write(tmp_path, text))
+    assert not r.rejects and (r.rows[0]["direction"], str(r.rows[0]["amount"])) == (
+        direction,
+        amount,
+    )
+    assert r.rows[0]["bank_txn_id"] == "BANKREF0001"
+
+
+def test_30_february_is_the_last_day_of_february_and_the_row_says_so():
+    r = run(FIXTURES / "funds_code_30feb.sta")
+    fee, storno = r.rows[3], r.rows[4]
+    assert (fee["line_no"], str(fee["value_date"]), fee["direction"], str(fee["amount"])) == (
+        17,
+        "2016-02-29",
+        "DEBIT",
+        "6.00",
+    )
+    assert fee["narrative"].startswith("805?00ABSCHLUSS?20Entgelte 1. Quartal")
+    assert "value date 160230 read as 2016-02-29" in fee["narrative"]
+    assert str(storno["value_date"]) == "2016-02-29" and "read as" not in storno["narrative"]
+    assert r.checks[1].ok  # :62F:C160230 reads too: the statement adds up
+
+
+@pytest.mark.parametrize(
+    ("value", "read_as"),
+    [("170229", "2017-02-28"), ("170230", "2017-02-28"), ("240230", "2024-02-29")],
+)
+def test_29_and_30_february_past_the_months_end(tmp_path, value, read_as):
+    text = STATEMENT.replace(":61:2611011101C250,00NTRF", f":61:{value}0301C250,00NTRF")
+    r = run(write(tmp_path, text))
+    assert not r.rejects and str(r.rows[0]["value_date"]) == read_as
+    assert f"value date {value} read as {read_as}" in r.rows[0]["narrative"]
+
+
+@pytest.mark.parametrize("value", ["160231", "160431", "161301", "160200", "170332"])
+def test_any_other_impossible_date_is_still_a_reject(tmp_path, value):
+    text = STATEMENT.replace(":61:2611011101C250,00NTRF", f":61:{value}0301C250,00NTRF")
+    r = run(write(tmp_path, text))
+    assert [x["line_no"] for x in r.rejects] == [5]
+    assert f"value date '{value}' is not a date YYMMDD" in r.rejects[0]["reason"]
+
+
+def test_swift_envelope_with_soh_etx_framing_several_messages():
+    """Each message: SOH `{1:...}{2:O940...}{4:` ... `-}{5:{CHK:...}}` ETX (generic.sta inside)."""
+    r = run(FIXTURES / "swift_envelope_soh_etx.fin")
+    assert not r.rejects and [x["line_no"] for x in r.rows] == [6, 15]
+    assert [(c.stated, c.ok) for c in r.checks] == [
+        (Decimal("90.00"), True),
+        (Decimal("80.00"), True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("head", "tail"),
+    [
+        ("\x01{1:F01BANKCNBJAXXX0000000000}{2:O9401200261101BANKCNBJAXXX}{4:\n", "-}\x03\n"),
+        ("\x01\n{1:F01BANKCNBJAXXX0000000000}{2:O9401200261101BANKCNBJAXXX}\n{4:\n", "-}\n\x03\n"),
+        ("{1:F01BANKCNBJAXXX0000000000}{2:O940}{3:{108:MUR0001}}{4:\n", "-}\n{5:{CHK:0A1B}}\n"),
+        ("\x01", "-\x03\n"),  # SOH right before :20:, ETX right after the terminator
+    ],
+)
+def test_framing_is_not_a_bad_line(tmp_path, head, tail):
+    body = STATEMENT.removesuffix("-\n")
+    r = run(write(tmp_path, head + body + tail + head + body + tail))
+    assert not r.rejects and r.rows_ok == 10 and all(c.ok for c in r.checks)
+
+
+def test_etx_and_the_next_soh_on_one_line_and_block_4_on_the_line_of_20(tmp_path):
+    body = STATEMENT.removesuffix("-\n")
+    one = "\x01{1:F01BANKCNBJAXXX0000000000}{2:O940}{4::20:" + body.removeprefix(":20:")
+    text = one + "-}{5:{CHK:0A1B}}\x03\x01{1:F01BANKCNBJAXXX0000000000}{4:\n" + body + "-}\x03\n"
+    r = run(write(tmp_path, text))
+    assert not r.rejects and r.rows_ok == 10 and [x["line_no"] for x in r.rows][5] == 22
+
+
+def test_framing_bytes_inside_a_field_are_still_binary_content(tmp_path):
+    r = run(write(tmp_path, STATEMENT.replace(":86:distribution\n", ":86:distri\x01bution\n", 1)))
+    assert [x["line_no"] for x in r.rejects] == [8]
+    assert "control character (0x01)" in r.rejects[0]["reason"]
+
+
+def test_trailing_content_is_reported_on_its_own_line():
+    """abnamro.sta with `:86:` lines wrapped before a `-` and a line appended after the end:
+    the `-` lines are narrative, and the reject names line 45, the appended line."""
+    r = run(FIXTURES / "abnamro_dash_lines.sta")
+    assert [(x["line_no"], x["raw"]) for x in r.rejects] == [(45, "END OF REPORT")]
+    assert r.rejects[0]["reason"].startswith("after the last statement (which ends on line 44): 1")
+    giro, pets = r.rows[0], r.rows[8]
+    assert giro["narrative"].startswith("GIRO 428428 KPN - DIGITENNE BETALINGSKENM.")
+    assert giro["narrative"].endswith("INCL. 1,44 BTW")
+    assert pets["narrative"] == "BEA NR:XXX1234 24.05.11/09.18 PETS PLACE - KATWIJK KATWI ,PAS999"
+
+
+def test_lines_after_a_lone_dash_inside_a_statement_are_rejected_where_they_are(tmp_path):
+    text = STATEMENT.replace(":86:distribution\n", ":86:distribution\n-\nstray text\n", 1)
+    text += "trailing\n"
+    r = run(write(tmp_path, text))
+    assert [(x["line_no"], x["raw"]) for x in r.rejects] == [(11, "stray text"), (20, "trailing")]
+    assert (
+        "inside statement 1 but outside any field, after the '-' on line 10"
+        in r.rejects[0]["reason"]
+    )
+    assert r.rejects[1]["reason"].startswith("after the last statement (which ends on line 19)")
+    assert r.rows_ok == 5 and r.checks[0].ok
+
+
+def test_a_field_before_the_first_statement_is_reported(tmp_path):
+    r = run(write(tmp_path, ":61:2611011101C1,00NTRFX\n" + STATEMENT))
+    assert [x["line_no"] for x in r.rejects] == [1] and r.rows_ok == 5
+    assert "before the first :20:" in r.rejects[0]["reason"]
+
+
+# --- issue 16: a field over 131,072 characters is a reject, the rest is read ------------
+
+LONG = 140_000
+
+
+def test_an_over_long_86_line_rejects_its_entry(tmp_path):
+    text = STATEMENT.replace(":86:distribution\n", ":86:" + "x" * LONG + "\n", 1)
+    r = run(write(tmp_path, text))
+    assert [x["line_no"] for x in r.rejects] == [8] and r.rows_ok == 4
+    reason = r.rejects[0]["reason"]
+    assert "the :86: field (line 9) holds 140,000 characters; expected at most 131,072" in reason
+    assert len(r.rejects[0]["raw"]) < 2000
+
+
+def test_an_over_long_field_of_short_lines_rejects_its_entry(tmp_path):
+    lines = "\n".join(["y" * 65] * 2100)  # 136,500 characters: each line is fine, the field is not
+    text = STATEMENT.replace("ALIPAY T+1\n", f"ALIPAY T+1\n{lines}\n", 1)
+    r = run(write(tmp_path, text))
+    assert [x["line_no"] for x in r.rejects] == [5] and r.rows_ok == 4
+    assert "the :86: field (lines 6-2107) holds 136,530 characters" in r.rejects[0]["reason"]
+    assert len(r.rejects[0]["raw"]) < 20_000
+
+
+def test_an_over_long_61_line_is_a_reject_with_a_preview(tmp_path):
+    text = STATEMENT.replace("NTRFNONREF//BANKREF0003", "NTRFNONREF//" + "R" * LONG, 1)
+    r = run(write(tmp_path, text))
+    assert [x["line_no"] for x in r.rejects] == [10] and r.rows_ok == 4
+    assert "the :61: field (line 10) holds 140,029 characters" in r.rejects[0]["reason"]
+    assert len(r.rejects[0]["raw"]) < 2000
+
+
+def test_an_over_long_account_rejects_the_statements_entries(tmp_path):
+    second = STATEMENT.replace("STMT20261101", "STMT20261102")
+    text = STATEMENT.replace(":25:6217000010001234567", ":25:" + "6" * LONG) + second
+    source = Source(name="bank", role="bank", format="mt940", glob="*")  # :60F: is past the head
+    r = inspect_file(write(tmp_path, text), source=source)
+    assert [x["line_no"] for x in r.rejects] == [5, 8, 10, 12, 14] and r.rows_ok == 5
+    why = "the :25: field (line 2) holds 140,000 characters; expected at most 131,072"
+    assert all(x["reason"].startswith(why) for x in r.rejects)
+    assert all(len(x["raw"]) < 2000 for x in r.rejects)

@@ -13,8 +13,9 @@ account holder).
 - Footer rows (合计, 人民币合计, disclaimers such as 以上数据仅供参考) are not data;
   a 合计 row's 借方/贷方 totals are checked against the rows read. A header and no
   row is a statement without transactions (an account with no movement that day).
-- A line that cannot be a row (over 1 MiB, holding a NUL byte, a cell over the CSV
-  reader's 131,072 characters) is a reject naming it; the other rows are kept.
+- A line that cannot be a row (over 1 MiB, holding a NUL byte) is a reject naming it, and
+  so is a row (CSV or sheet) with a cell over 131,072 characters (MAX_CELL_CHARS,
+  transforms/limits.py), naming the column; the other rows are kept.
 - The running balance (余额) is checked in file order, ascending or descending.
   A balance cell that is present but unreadable (anonymised `xx,yyyy.zz`) leaves
   the balance empty and is reported as a control check; the line itself stands.
@@ -46,13 +47,19 @@ from transforms.sources.base import (
     no,
     yes,
 )
-from transforms.tabular import EXCEL_SUFFIXES, is_excel, iter_rows, normalize_header, stage_rows
+from transforms.tabular import (
+    EXCEL_SUFFIXES,
+    delimited_rows,
+    is_excel,
+    iter_rows,
+    normalize_header,
+    stage_rows,
+)
 from transforms.textio import (
     HEAD_BYTES,
     MAX_COLUMNS,
     BadRow,
     check_width,
-    csv_rows,
     guess_encoding,
     head_text,
     read_head,
@@ -323,7 +330,7 @@ class ChineseBankStatement(Format):
         if is_excel(path):
             rows = iter_rows(path)
         else:
-            rows = csv_rows(path, choose_encoding(path, read_head(path)))
+            rows = delimited_rows(path, choose_encoding(path, read_head(path)))
         where = "sheet row" if is_excel(path) else "line"
         header, roles, preamble = None, {}, []
         for i, (line_no, cells) in enumerate(rows):
@@ -354,7 +361,7 @@ class ChineseBankStatement(Format):
             else:
                 data.append((line_no, cells))
         cols = [f"c{i}" for i in range(len(header))]
-        staged = stage_rows(ctx.con, ctx.t("rows"), data, cols)
+        staged = stage_rows(ctx.con, ctx.t("rows"), data, cols, labels=header)
         sql.add_rejects(ctx.con, staged, unreadable)
 
         def get(role: str) -> str:
@@ -367,18 +374,32 @@ class ChineseBankStatement(Format):
             return normalize_header(header[roles[role]]).replace("'", "''")
 
         time_text = get("time")
-        if "date" in roles and roles["date"] != roles["time"]:
-            # a time-of-day column beside a date column: 20250101 + 18:53:19
-            time_text = (
-                f"CASE WHEN regexp_full_match({get('time')}, '[0-9]{{1,2}}:[0-9]{{2}}(:[0-9]{{2}})?|[0-9]{{6}}') "
-                f"THEN {get('date')} || ' ' || {get('time')} ELSE {get('time')} END"
-            )
         when = sql.local_time(time_text, TIME_FORMATS)
+        checks = [(label("time"), time_text, when)]
+        required = sql.required([(label("time"), time_text)])
+        if "date" in roles and roles["date"] != roles["time"]:
+            # A time-of-day column beside a date column: 20250101 + 18:53:19. A row with a date
+            # and no time (ABC 活期 exports leave 交易时间 empty on some rows) is a normal row at
+            # local midnight of its date, as MT940 and camt.053 entries without a time are:
+            # bank lines are matched by value_date (transforms/match/31_*, 33_*, 44_*), never by
+            # txn_time, and a NULL txn_time would set these rows apart from every other bank line.
+            date, clock = get("date"), get("time")
+            time_text = (
+                f"CASE WHEN regexp_full_match({clock}, '[0-9]{{1,2}}:[0-9]{{2}}(:[0-9]{{2}})?|[0-9]{{6}}') "
+                f"THEN {date} || ' ' || {clock} ELSE coalesce({clock}, {date}) END"
+            )
+            when = sql.local_time(time_text, TIME_FORMATS)
+            checks = [
+                (label("time"), f"CASE WHEN {clock} IS NOT NULL THEN {time_text} END", when),
+                (label("date"), f"CASE WHEN {clock} IS NULL THEN {date} END", when),
+            ]
+            required = (
+                f"CASE WHEN {date} IS NULL AND {clock} IS NULL THEN "
+                f"'{label('date')}/{label('time')}: required, found empty' "
+                f"WHEN {time_text} IS NULL THEN '{label('date')}: required, found empty' END"
+            )
         value_parsed = sql.local_time(get("value_date"), TIME_FORMATS)
         value_date = f"coalesce(CAST({value_parsed} AS DATE), CAST({when} AS DATE))"
-        checks = [
-            (label("time"), time_text, when),
-        ]
         if "value_date" in roles and roles["value_date"] != roles["time"]:
             checks.append((label("value_date"), get("value_date"), value_parsed))
         if "indicator" in roles:
@@ -470,7 +491,7 @@ class ChineseBankStatement(Format):
                     {cp_name} AS counterparty_name,
                     {cp_account} AS counterparty_account,
                     {narrative} AS narrative,
-                    {sql.first_reason(sql.required([(label("time"), time_text)]), sql.field_checks(checks), ind_reason, both)} AS field_reason
+                    {sql.first_reason(required, sql.field_checks(checks), ind_reason, both)} AS field_reason
                 FROM {staged}
             )
             , hashed AS (

@@ -3,8 +3,12 @@
 Parsed with defusedxml: a DTD, entity or external reference is refused, nothing
 is fetched. A document nested more than 64 elements deep, or a file (or zip
 entry) over 256 MiB, is refused too: it is parsed as a whole. An entry whose date
-cannot be placed in UTC (year 1 or 9999 with an offset) is a reject. Elements are
-found by local name, so every version's namespace reads the same. One row per `Ntry`:
+cannot be placed in UTC (year 1 or 9999 with an offset) is a reject, and so is one
+holding an element text or attribute over MAX_CELL_CHARS (transforms/limits.py; the
+reason names the element: `NtryDtls/TxDtls/RmtInf/Ustrd holds 140,000 characters`); such
+an element outside the entries (`Stmt/Acct/Id/IBAN`) rejects every entry of its
+statement. Elements are found by local name, so every version's namespace reads the
+same. One row per `Ntry`:
 
 - amount: `Amt` (non-negative, at most 2 significant decimals: DECIMAL(18,2)
   holds it exactly; `1.005` is a reject, never rounded), currency `Amt/@Ccy`;
@@ -59,6 +63,7 @@ from defusedxml.ElementTree import fromstring
 
 from transforms import zipfiles
 from transforms.errors import InputFileError
+from transforms.limits import MAX_CELL_CHARS, too_long
 from transforms.sources.bankrecords import BANK_RECORD_COLUMNS, local_midnight_utc, money, stable_id
 from transforms.sources.base import (
     ControlCheck,
@@ -111,6 +116,25 @@ def amount_of(value: str | None, pattern: re.Pattern = AMOUNT) -> Decimal | None
     exact = Decimal(value)
     cents = money(exact)
     return cents if cents == exact else None
+
+
+def over_long(el: Element, path: str = "", skip: str | None = None) -> str | None:
+    """The first element text or attribute under `el` over MAX_CELL_CHARS, as `A/B holds N
+    characters; ...` (paths relative to `el`; `skip`: a child name not to look into)."""
+    for child in el:
+        name = local(child.tag)
+        if name == skip:
+            continue
+        where = f"{path}/{name}" if path else name
+        values = [(where, child.text or "")]
+        values += [(f"{where}/@{local(k)}", v) for k, v in child.attrib.items()]
+        for at, value in values:
+            if len(value) > MAX_CELL_CHARS:
+                return f"{at} holds {too_long(len(value))}"
+        found = over_long(child, where)
+        if found:
+            return found
+    return None
 
 
 def date_of(el: Element | None) -> tuple[dt.date | None, str | None]:
@@ -286,10 +310,11 @@ class Camt053(Format):
             number += 1
             account = first_text(stmt, "Acct/Id/IBAN", "Acct/Id/Othr/Id") or ctx.source.account_no
             fallback = statement_date(stmt)
+            unreadable = over_long(stmt, "Stmt", skip="Ntry")
             entries = []
             for k, e in enumerate(find_all(stmt, "Ntry")):
                 line = line_of.get(id(e))
-                rec = self._entry(ctx, e, account, number, k, line, fallback)
+                rec = self._entry(ctx, e, account, number, k, line, fallback, unreadable)
                 if line is not None:
                     rec["line_no"] = line + offset
                 if entry is not None and rec.get("reject_reason"):
@@ -300,11 +325,25 @@ class Camt053(Format):
         return records, checks, number
 
     def _entry(
-        self, ctx, entry: Element, account, number: int, k: int, line_no, fallback=None
+        self,
+        ctx,
+        entry: Element,
+        account,
+        number: int,
+        k: int,
+        line_no,
+        fallback=None,
+        unreadable: str | None = None,
     ) -> dict:
         raw = tostring(entry, encoding="unicode")
         raw = re.sub(r"\s*xmlns(:\w+)?=\"[^\"]*\"", "", raw)
         raw = re.sub(r"(</?)ns[0-9]+:", r"\1", raw)[:2000]
+        if unreadable:  # in the statement: its account, say
+            why = f"{unreadable}: the statement's entries are not read"
+            return {"line_no": line_no, "raw": raw[:1000] + " ...", "reject_reason": why}
+        too_big = over_long(entry)
+        if too_big:
+            return {"line_no": line_no, "raw": raw[:1000] + " ...", "reject_reason": too_big}
         amount_text = text(entry, "Amt")
         amount = amount_of(amount_text)
         indicator = text(entry, "CdtDbtInd")

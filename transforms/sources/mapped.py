@@ -74,6 +74,9 @@ header line, and hints at the other usual encoding when the header would match
 under it. A platform_orders layout needs `sign = "signed"` (the default). A
 channel `fee` in yuan may have up to 6 decimals and is rounded half-up to the fen.
 
+A row with a cell over 131,072 characters (MAX_CELL_CHARS, transforms/limits.py) is
+rejected naming the row, the column and the limit.
+
 Money cells may carry thousands separators, spaces, ¥ and a lone `-` for "no
 amount". A row whose required field is empty, or whose amount/time/number does not
 parse, is rejected with the column's header name, the expected form and the
@@ -95,8 +98,8 @@ from transforms.errors import ConfigError, InputFileError
 from transforms.sources import sql
 from transforms.sources.base import FileContext, Format, Normalized, Verdict, no, yes
 from transforms.sources.cnbank import currency_sql, running_balance_check
-from transforms.tabular import is_excel, iter_rows, normalize_header, stage_rows
-from transforms.textio import MAX_COLUMNS, BadRow, check_width, csv_rows
+from transforms.tabular import delimited_rows, is_excel, iter_rows, normalize_header, stage_rows
+from transforms.textio import MAX_COLUMNS, BadRow, check_width
 
 TABLES = ("bank_lines", "channel_txns", "platform_orders")
 SIGNS = ("debit_credit", "signed", "signed_negative_in", "indicator")
@@ -448,7 +451,7 @@ class MappedFormat(Format):
             if not is_excel(path):
                 raise InputFileError(path, None, 'expected an .xlsx workbook (file = "xlsx")')
             return iter_rows(path, sheet=s.sheet)
-        return csv_rows(path, s.encoding, s.delimiter)
+        return delimited_rows(path, s.encoding, s.delimiter)
 
     def _header(self, path: Path, rows) -> tuple[list[str], list[str]]:
         """(header cells, missing header names) from the configured header row."""
@@ -539,7 +542,12 @@ class MappedFormat(Format):
             data.append((line_no, cells))
         cols = [f"c{i}" for i in range(len(header))]
         staged = stage_rows(
-            ctx.con, ctx.t("rows"), data, cols, "," if s.file == "xlsx" else s.delimiter
+            ctx.con,
+            ctx.t("rows"),
+            data,
+            cols,
+            "," if s.file == "xlsx" else s.delimiter,
+            labels=header,
         )
         sql.add_rejects(ctx.con, staged, unreadable)
 

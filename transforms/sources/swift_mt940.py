@@ -1,10 +1,13 @@
 """SWIFT MT940 customer statements, read by a small tolerant reader of the fields used.
 
 Several statements per file (each starts at `:20:`; lines before it, such as ABN
-AMRO's `ABNANL2A`/`940` header or a SWIFT `{1:...}{4:` envelope, and a `-` or `-}`
-terminator are not part of a statement). A field runs from its `:NN[a]:` tag to the
-next tag; continuation lines belong to it (a wrapped `:28C:` statement number is
-joined without a separator, `:86:` lines with a line break).
+AMRO's `ABNANL2A`/`940` header, are not part of a statement). The SWIFT envelope is
+framing, not content: header blocks `{1:...}{2:...}{3:...}` and `{4:` (the first field
+may follow on that line), the terminator `-` or `-}` (a line of just that, maybe with
+`{5:...}` trailer blocks after it) and the SOH/ETX bytes (0x01/0x03) around each message
+of a FIN file. A field runs from its `:NN[a]:` tag to the next tag; continuation lines
+belong to it (a wrapped `:28C:` statement number is joined without a separator, `:86:`
+lines with a line break), also one that starts with a `-` (`- DIGITENNE ...`).
 
 Why not the `mt-940` package any more: it parses a statement as one regular
 expression per field over the whole text, so one entry it cannot match (a customer
@@ -17,20 +20,26 @@ closing-balance check shows the gap.
 
 `:61:` as read: value date YYMMDD, optional entry date MMDD (or four spaces),
 mark C, D, RC (reversal of a credit: money out) or RD (reversal of a debit: money
-in), optional funds code letter, amount (digits, optional decimal comma and at
-most two decimals: `C500`, `D9,`, `C1234,56`; `5,005` is rejected, never rounded),
-transaction type (N/F/S + 3 characters, required: without it the end of the
-amount is not known), customer reference (any length) and optional `//` bank
-reference; a following line that is not a tag is the supplementary details.
+in), optional funds code letter (the third letter of the currency: `DR6,00` is a
+debit of 6.00, `DF3460,00` a debit of 3460.00), amount (digits, optional decimal
+comma and at most two decimals: `C500`, `D9,`, `C1234,56`; `5,005` is rejected,
+never rounded), transaction type (N/F/S + 3 characters, blanks allowed as in `S   `,
+required: without it the end of the amount is not known), customer reference (any
+length) and optional `//` bank reference; a following line that is not a tag is the
+supplementary details. A value date of 29 or 30 February past that February's end
+(a 30/360 period-end entry, `1602300301`) is read as its last day, and the row's
+narrative says so; any other date that does not exist is a reject.
 
-Text that is not a statement is reported, not skipped: anything after the last
-statement's closing `-` (something appended to the file, binary junk) is one rejected
-row naming its first line and how many lines follow; binary content between
-statements likewise. A line inside a statement that is not text (a NUL byte or
-another control character, or a line over 1 MiB, never read whole) rejects its entry
-(or makes its balance unreadable). Digits are ASCII only: a full-width `１８４２２` in
-an amount is a reject saying so. A line that is not UTF-8 is read as Latin-1 (older
-exports), line by line.
+Text that is not a statement is reported, not skipped, on its own line: anything
+after the last statement's closing `-` (something appended to the file, binary junk)
+is one rejected row naming its first line and how many lines follow; binary content
+between statements, a field before the first `:20:`, and lines between a statement's
+`-` and a field that continues it likewise. A line inside a statement that is not
+text (a NUL byte or another control character, or a line over 1 MiB, never read
+whole) or a field over MAX_CELL_CHARS (transforms/limits.py) rejects its entry (or
+makes its balance unreadable; an unreadable `:25:` rejects the statement's entries).
+Digits are ASCII only: a full-width `１８４２２` in an amount is a reject saying so. A
+line that is not UTF-8 is read as Latin-1 (older exports), line by line.
 
 Per statement, opening balance (`:60F:`/`:60M:`) + entries read is checked
 against the closing balance (`:62F:`/`:62M:`); a balance field that does not read
@@ -41,12 +50,13 @@ abs(amount), direction from the mark (C, RD: CREDIT; D, RC: DEBIT); currency fro
 the opening balance; bank_txn_id = the bank reference, else the customer reference
 (not NONREF), else a stable hash of (account, statement number, entry index, date,
 signed amount, details); narrative = `:86:` lines and the supplementary line,
-whitespace collapsed; txn_time = local midnight of the value date; line_no = the
+whitespace collapsed (and, after ` / `, how a 30 February was read); txn_time = local midnight of the value date; line_no = the
 line of the entry's `:61:` in the file.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
@@ -55,6 +65,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from transforms.errors import InputFileError
+from transforms.limits import MAX_CELL_CHARS, too_long
 from transforms.sources.bankrecords import BANK_RECORD_COLUMNS, local_midnight_utc, money, stable_id
 from transforms.sources.base import (
     ControlCheck,
@@ -72,9 +83,11 @@ from transforms.textio import Unreadable, iter_lines
 SUFFIXES = (".sta", ".mt940", ".940", ".txt", ".swi", ".fin")
 # Digits are ASCII [0-9] only: Python's \d (and int(), Decimal()) also take full-width ０-９.
 TAG = re.compile(r"^:([0-9]{2}[A-Z]?):")
+# The transaction type is N/F/S + 3 characters; banks pad the S (SWIFT message type) form with
+# blanks (`S   X`: type `S   `, reference X), so blanks are allowed after the letter.
 FIELD_61 = re.compile(
     r"^(?P<value>[0-9]{6})(?P<entry>[0-9]{4}| {4})?(?P<mark>R?[CD])(?P<funds>[A-Z])?"
-    r"(?P<amount>[0-9]{1,15}(?:,[0-9]*)?)(?P<type>[NFS][A-Z0-9]{3})(?P<refs>.*)$"
+    r"(?P<amount>[0-9]{1,15}(?:,[0-9]*)?)(?P<type>[NFS][A-Z0-9 ]{3})(?P<refs>.*)$"
 )
 BALANCE = re.compile(
     r"^(?P<mark>[CD])(?P<date>[0-9]{6})(?P<currency>[A-Z]{3})(?P<amount>[0-9]{1,15}(?:,[0-9]{0,2})?)$"
@@ -82,7 +95,14 @@ BALANCE = re.compile(
 NON_ASCII_DIGITS = re.compile(r"(?:(?![0-9])\d)+")  # e.g. full-width ０-９
 # Not in any text statement; Ctrl-Z (0x1a), the DOS end-of-file mark, is tolerated.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x19\x1b-\x1f\x7f]")
-ENVELOPE = ("-", "{", "}")  # a terminator `-`/`-}`, a SWIFT block `{1:...}{4:` / `{5:...}`
+# The SWIFT envelope: header blocks {1:...}{2:...}{3:{...}} then `{4:` opening the text block
+# (on its own line, or with the first field after it); `-` or `-}` ends the text block, maybe
+# followed by trailer blocks {5:{CHK:...}} / {S:{...}}; those can also stand on lines of their own.
+HEADER_BLOCKS = re.compile(r"^(?:\{[1-3]:(?:[^{}]|\{[^{}]*\})*\})*\{4:")
+TRAILER = r"(?:\{[5S]:(?:[^{}]|\{[^{}]*\})*\}?)*"
+TERMINATOR = re.compile(r"-\}?" + TRAILER)
+BLOCKS = re.compile(r"(?:\{[1-35S]:(?:[^{}]|\{[^{}]*\})*\}?)+|\}+")
+FRAMING = "\x01\x03"  # SOH / ETX around each message of a FIN file
 SIGN = {"C": 1, "D": -1, "RC": -1, "RD": 1}
 
 
@@ -101,10 +121,30 @@ class Field:
     line_no: int
     lines: list[str] = field(default_factory=list)
     problem: str | None = None  # a line of it that is not text (binary, too long)
+    chars: int = 0  # of its text, every line counted (only the first are kept past the limit)
+    end_line: int = 0
 
     @property
     def first(self) -> str:
         return self.lines[0]
+
+    def add(self, line_no: int, text: str) -> None:
+        self.chars += len(text)
+        self.end_line = line_no
+        if self.chars <= MAX_CELL_CHARS:
+            self.lines.append(text)
+        else:  # keep a preview of its first line for `raw`, not the whole field
+            self.lines = [_preview(self.lines[0] if self.lines else text)]
+
+    @property
+    def unreadable(self) -> str | None:
+        """Why the field cannot be read (a line that is not text, or too long), or None."""
+        if self.problem or self.chars <= MAX_CELL_CHARS:
+            return self.problem
+        lines = f"line {self.line_no}"
+        if self.end_line != self.line_no:
+            lines = f"lines {self.line_no}-{self.end_line}"
+        return f"the :{self.tag}: field ({lines}) holds {too_long(self.chars)}"
 
 
 @dataclass
@@ -146,70 +186,116 @@ def _binary(text: str) -> str | None:
     return None
 
 
+def _unframe(text: str) -> str:
+    """The line without the SOH/ETX bytes that frame each message of a FIN file: at its start
+    or end, or (ETX SOH) between one message's trailer and the next one's header."""
+    if "\x01" not in text and "\x03" not in text:
+        return text
+    bare = text.strip(FRAMING)
+    inner = bare.replace("\x03", "").replace("\x01", "")
+    return inner if inner != bare and _envelope(inner) is not None else bare
+
+
+def _envelope(text: str) -> str | None:
+    """None for statement text. For a line of the SWIFT envelope (header blocks and `{4:`, a
+    terminator `-`/`-}` with trailer blocks, or both): what follows `{4:` on it, usually ''."""
+    line = text.rstrip(" \t\x1a")
+    end = TERMINATOR.match(line)
+    if end:
+        line = line[end.end() :]
+    head = HEADER_BLOCKS.match(line)
+    if head:
+        return line[head.end() :]
+    if (end and not line) or BLOCKS.fullmatch(line):
+        return ""
+    return None
+
+
 def split_statements(
     lines: Iterable[tuple[int, str]],
 ) -> tuple[list[tuple[int, list[Field]]], list[Stray]]:
     """(line of `:20:`, fields) of each statement in the file, and the stray content.
 
-    A field runs from its tag to the next tag, a terminator or an envelope line. A line
-    that is not text (binary, too long) inside a field is that field's `problem` (its
-    entry is rejected, its balance unreadable). Outside the statements, a text line before
-    a statement is a header (`ABNANL2A`, `940`); any other line (binary content, or
-    anything after the last statement) is stray."""
+    A field runs from its tag to the next tag, a terminator or an envelope line (SOH/ETX
+    framing removed). A line that is not text (binary, too long) inside a field is that
+    field's `problem` (its entry is rejected, its balance unreadable). Outside the
+    statements, a text line before a statement is a header (`ABNANL2A`, `940`); any other
+    line is stray, reported on its own line: binary content, a field before the first
+    `:20:`, lines between a statement's `-` and a field that continues it, and anything
+    after the last statement."""
     statements: list[tuple[int, list[Field]]] = []
     strays: list[Stray] = []
     current: Field | None = None
-    outside: list[tuple[int, str, str | None]] = []  # lines since the last statement's end
+    outside: list[tuple[int, str, str | None]] = []  # lines since the last field or envelope
     last_line = 0  # the last line that belongs to a statement (or ends it)
+    ended_at = 0  # the line of the last terminator or envelope line
 
-    def flush(trailing: bool) -> None:
+    def flush(where: str) -> None:
+        """Report `outside` as strays: `before` a statement only its binary lines (text
+        lines are headers), `inside` or `trailing` all of them as one run."""
         run: list[tuple[int, str, str | None]] = []
         for item in [*outside, None]:
-            if item is not None and (trailing or item[2]):
+            if item is not None and (where != "before" or item[2]):
                 run.append(item)
                 continue
             if run:
                 first, raw, problem = run[0]
-                if trailing:
+                if where == "trailing":
                     why = (
                         f"after the last statement (which ends on line {last_line}): "
                         f"{len(run)} line(s) that are not part of an MT940 statement; expected "
                         "nothing after its closing '-'"
                     )
-                    why += f" ({problem})" if problem else ""
+                elif where == "inside":
+                    why = (
+                        f"{len(run)} line(s) inside statement {len(statements)} but outside any "
+                        f"field, after the '-' on line {ended_at} that ended it; expected a field "
+                        "tag (:61:, :86:, ...) or nothing before the next :20:"
+                    )
                 else:
                     why = f"{len(run)} line(s) outside any statement: {problem}"
+                    problem = None
+                why += f" ({problem})" if problem else ""
                 strays.append(Stray(first, _preview(raw), len(run), why))
                 run = []
         outside.clear()
 
     for no_, line in lines:
-        problem = _binary(line)
-        text = line.raw if isinstance(line, Unreadable) else line
-        tag = TAG.match(text)
-        if tag:
-            if tag.group(1) == "20":
-                flush(trailing=False)
-                statements.append((no_, []))
-            if statements:
-                current = Field(tag.group(1), no_, [text[tag.end() :]], problem)
-                statements[-1][1].append(current)
-                last_line = no_
-            continue
-        if text.startswith(ENVELOPE) and not problem:
-            current = None  # the statement (or SWIFT block 4) ends
+        text = line if isinstance(line, Unreadable) else _unframe(line)
+        problem = _binary(text)
+        text = text.raw if isinstance(text, Unreadable) else text
+        rest = None if problem else _envelope(text)
+        if rest is not None:
+            current = None  # the statement (SWIFT block 4) ends, or a message begins
+            ended_at = no_
             if statements and not outside:
                 last_line = no_
+            if not rest:
+                continue
+            text = rest  # the first field, written on the line of `{4:`
+        tag = TAG.match(text)
+        if tag and not statements and tag.group(1) != "20":
+            outside.append((no_, text, "a field before the first :20: (a statement's start)"))
+        elif tag:
+            if tag.group(1) == "20":
+                flush("before")
+                statements.append((no_, []))
+            elif outside:
+                flush("inside")
+            current = Field(tag.group(1), no_, problem=problem)
+            current.add(no_, text[tag.end() :])
+            statements[-1][1].append(current)
+            last_line = no_
         elif current is not None:
             if problem:
                 current.problem = current.problem or f"line {no_}: {problem}"
             else:
-                current.lines.append(text)
+                current.add(no_, text)
             last_line = no_
         elif text.strip(" \t\x1a"):
             outside.append((no_, text, problem))
     if statements:
-        flush(trailing=True)
+        flush("trailing")
     return statements, strays
 
 
@@ -227,11 +313,28 @@ def _amount(text: str) -> Decimal | None:
 
 
 def _date(text: str) -> dt.date | None:
+    """A date YYMMDD, or None. 29 and 30 February past the end of that February read as its
+    last day: German banks date quarterly closing entries by a 30/360 day count, in which every
+    month has 30 days (`1602300301`), as other MT940 readers do (wolph/mt940 clamps the day the
+    same way). Any other impossible date (31 February, 31 April) is None."""
+    year, month, day = int(text[:2]), int(text[2:4]), int(text[4:6])
+    year += 2000 if year < 80 else 1900
+    if month == 2 and day in (29, 30):
+        day = calendar.monthrange(year, 2)[1]
     try:
-        year = int(text[:2])
-        return dt.date(2000 + year if year < 80 else 1900 + year, int(text[2:4]), int(text[4:6]))
+        return dt.date(year, month, day)
     except ValueError:
         return None
+
+
+def _date_note(text: str, day: dt.date) -> str | None:
+    """What the row says when its value date was not read as written (30 February)."""
+    if int(text[4:6]) == day.day:
+        return None
+    return (
+        f"value date {text} read as {day.isoformat()}, the last day of February "
+        f"(起息日 {text} 按2月最后一天 {day.isoformat()} 读取)"
+    )
 
 
 def _balance(f: Field | None) -> tuple[Decimal | None, str | None, str | None]:
@@ -239,8 +342,8 @@ def _balance(f: Field | None) -> tuple[Decimal | None, str | None, str | None]:
     if f is None:
         return None, None, None
     text = "".join(x.strip() for x in f.lines)
-    if f.problem:
-        return None, None, f":{f.tag}:{text} ({f.problem})"
+    if f.unreadable:
+        return None, None, f":{f.tag}:{_preview(text)} ({f.unreadable})"
     m = BALANCE.match(text)
     amount = _amount(m.group("amount")) if m else None
     if m is None or amount is None or _date(m.group("date")) is None:
@@ -259,6 +362,7 @@ class Entry:
     bank_reference: str | None = None
     details: str = ""
     problem: str | None = None
+    note: str | None = None  # how the entry was read where not as written (30 February)
 
 
 def read_entry(f61: Field, f86: Field | None) -> Entry:
@@ -272,7 +376,7 @@ def read_entry(f61: Field, f86: Field | None) -> Entry:
         "with at most 2 decimals after a decimal comma (C1234,56, D9, or C500) and a "
         "transaction type such as NTRF"
     )
-    unreadable = f61.problem or (f86.problem if f86 is not None else None)
+    unreadable = f61.unreadable or (f86.unreadable if f86 is not None else None)
     if unreadable:
         entry.problem = f":{f61.tag}:/:86: {unreadable}"
         return entry
@@ -294,6 +398,7 @@ def read_entry(f61: Field, f86: Field | None) -> Entry:
         entry.problem = f":61: amount {m.group('amount')!r} has more than 2 decimals; {expected}"
     if entry.problem:
         return entry
+    entry.note = _date_note(m.group("value"), entry.value_date)
     entry.mark = m.group("mark")
     entry.signed = amount * SIGN[entry.mark]
     customer, _, bank = m.group("refs").partition("//")
@@ -341,9 +446,12 @@ class MT940(Format):
 
         def value(*tags: str) -> str | None:
             f = first(*tags)
-            return "".join(x.strip() for x in f.lines) or None if f else None
+            return "".join(x.strip() for x in f.lines) or None if f and not f.unreadable else None
 
         account = value("25") or ctx.source.account_no
+        # An account that cannot be read is not replaced by the configured one: its entries
+        # are rejected (they are another account's, for all we know).
+        bad_account = first("25").unreadable if first("25") else None
         statement_no = (value("28C", "28") or "").split("/")[0] or None
         opening, currency, bad_open = _balance(first("60F", "60M"))
         closing, _, bad_close = _balance(first("62F", "62M"))
@@ -353,6 +461,8 @@ class MT940(Format):
                 continue
             f86 = fields[i + 1] if i + 1 < len(fields) and fields[i + 1].tag == "86" else None
             entry = read_entry(f, f86)
+            if bad_account and not entry.problem:
+                entry.problem = f"{bad_account}: the statement's entries have no account"
             if entry.problem:
                 records.append(
                     {"line_no": entry.line_no, "raw": entry.raw, "reject_reason": entry.problem}
@@ -380,7 +490,10 @@ class MT940(Format):
                     "direction": "CREDIT" if SIGN[entry.mark] > 0 else "DEBIT",
                     "amount": abs(entry.signed),
                     "currency": currency,
-                    "narrative": " ".join(entry.details.split()) or None,
+                    "narrative": " / ".join(
+                        filter(None, [" ".join(entry.details.split()), entry.note])
+                    )
+                    or None,
                 }
             )
             k += 1
