@@ -323,6 +323,7 @@ class Staged(str):
     """The name of a staged relation; `.lines` is how many lines were staged into it."""
 
     lines: int = 0
+    route: str = ""  # how the file was read: optimistic / exact (transforms/fastcsv.py), careful
 
 
 # The longest staged line DuckDB reads: iter_lines hands on no line over MAX_LINE_BYTES, and

@@ -302,3 +302,14 @@ def test_bill_saved_by_excel_is_refused_saying_so(tmp_path, mangled):
     message = str(exc.value)
     assert exc.value.line == 2 and "微信订单号" in message and mangled in message
     assert "Excel" in message and "download it again" in message
+
+
+def test_bill_without_backticks_reads_a_quoted_field_holding_a_comma(tmp_path):
+    # issue 16: a plain CSV copy of the bill quotes 商品名称 "贷款还款,第2期"; it was rejected
+    rows = [r.replace(",`", ",").lstrip("`") for r in ROWS]
+    rows = [r.replace("贷款还款,第2期", '"贷款还款,第2期"') for r in rows]
+    assert any('"贷款还款,第2期"' in r for r in rows)
+    result = run(tmp_path, bill(HEADER, *rows, SUMMARY_HEADER, SUMMARY))
+    assert (result.rows_ok, result.rows_rejected) == (5, 0)
+    assert all(c.ok for c in result.checks)
+    assert_amounts_exact(result)

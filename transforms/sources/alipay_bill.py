@@ -87,7 +87,7 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from transforms import zipfiles
+from transforms import fastcsv, zipfiles
 from transforms.errors import InputFileError
 from transforms.sources import sql
 from transforms.sources.base import (
@@ -215,11 +215,13 @@ class AlipayBill(Format):
             shown = f"{ctx.path} (entry {entry})"
         else:
             csv_path, shown = ctx.path, str(ctx.path)
-        lines = _renamed(iter_lines(csv_path, first_line_encoding(read_head(csv_path))), shown)
+        encoding = first_line_encoding(read_head(csv_path))
+        lines = _renamed(iter_lines(csv_path, encoding), shown)
 
-        header_no, header = 0, []
+        header_no, header, blank_before = 0, [], False
         for line_no, text in lines:
             if is_blank(text) or text.startswith("#"):
+                blank_before = blank_before or not text
                 continue
             header_no, header = line_no, _header(text)
             break
@@ -241,16 +243,6 @@ class AlipayBill(Format):
         check_width(shown, header_no, len(header))
         footer: dict = {}
         cols = [f"c{i}" for i in range(len(header))]
-        staged = stage_delimited(
-            ctx.con,
-            ctx.workdir,
-            ctx.t("lines"),
-            self._data_lines(lines, footer),
-            cols,
-            delim=",",
-            quote='"',
-            materialize=False,
-        )
         text, f = sql.pick_fields(header, REQUIRED + OPTIONAL, TRIM)
         kind = f("业务类型")
         parsed = ", ".join(
@@ -264,44 +256,48 @@ class AlipayBill(Format):
             ]
         )
         time_text = "a local time YYYY-MM-DD HH:MM:SS"
-        end_line = footer.get("end_line")
-        reason = sql.first_reason(
-            f"CASE WHEN line_no > {end_line} THEN 'a data line after the "
-            f"#-----业务明细列表结束----- line (line {end_line})' END"
-            if end_line
-            else "NULL",
-            sql.required(
-                [
-                    (n, f(n))
-                    for n in ("支付宝交易号", "商户订单号", "业务类型", ORDER_AMOUNT, RECEIVED)
-                ]
-            ),
-            f"CASE WHEN {f('完成时间')} IS NULL AND {f('创建时间')} IS NULL "
-            "THEN '完成时间: required (or 创建时间), found empty' END",
-            f"CASE WHEN {kind} NOT IN ('交易', '退款') "
-            f"THEN '业务类型: expected 交易 or 退款, found ' || {kind} END",
-            sql.unreadable(ORDER_AMOUNT, f(ORDER_AMOUNT), "_order", "yuan like 12.34"),
-            sql.unreadable(RECEIVED, f(RECEIVED), "_received", "yuan like 12.34"),
-            sql.unreadable(FEE, f(FEE), "_fee", "yuan like -0.60"),
-            sql.unreadable("完成时间", f("完成时间"), "_done", time_text),
-            sql.unreadable("创建时间", f("创建时间"), "_created", time_text),
-            f"CASE WHEN _refund AND {f(REFUND_NO)} IS NULL "
-            f"THEN '{REFUND_NO}: required on a 退款 row, found empty' END",
-            f"CASE WHEN NOT _refund AND _order <= 0 THEN '{ORDER_AMOUNT}: expected a positive "
-            f"amount on a 交易 (payment) row, found ' || {f(ORDER_AMOUNT)} END",
-            f"CASE WHEN _refund AND _order = 0 THEN '{ORDER_AMOUNT}: expected the amount "
-            f"refunded (negative, as Alipay writes it), found ' || {f(ORDER_AMOUNT)} END",
-        )
+
+        def reason(end_line: int | None) -> str:
+            return sql.first_reason(
+                f"CASE WHEN line_no > {end_line} THEN 'a data line after the "
+                f"#-----业务明细列表结束----- line (line {end_line})' END"
+                if end_line
+                else "NULL",
+                sql.required(
+                    [
+                        (n, f(n))
+                        for n in ("支付宝交易号", "商户订单号", "业务类型", ORDER_AMOUNT, RECEIVED)
+                    ]
+                ),
+                f"CASE WHEN {f('完成时间')} IS NULL AND {f('创建时间')} IS NULL "
+                "THEN '完成时间: required (or 创建时间), found empty' END",
+                f"CASE WHEN {kind} NOT IN ('交易', '退款') "
+                f"THEN '业务类型: expected 交易 or 退款, found ' || {kind} END",
+                sql.unreadable(ORDER_AMOUNT, f(ORDER_AMOUNT), "_order", "yuan like 12.34"),
+                sql.unreadable(RECEIVED, f(RECEIVED), "_received", "yuan like 12.34"),
+                sql.unreadable(FEE, f(FEE), "_fee", "yuan like -0.60"),
+                sql.unreadable("完成时间", f("完成时间"), "_done", time_text),
+                sql.unreadable("创建时间", f("创建时间"), "_created", time_text),
+                f"CASE WHEN _refund AND {f(REFUND_NO)} IS NULL "
+                f"THEN '{REFUND_NO}: required on a 退款 row, found empty' END",
+                f"CASE WHEN NOT _refund AND _order <= 0 THEN '{ORDER_AMOUNT}: expected a positive "
+                f"amount on a 交易 (payment) row, found ' || {f(ORDER_AMOUNT)} END",
+                f"CASE WHEN _refund AND _order = 0 THEN '{ORDER_AMOUNT}: expected the amount "
+                f"refunded (negative, as Alipay writes it), found ' || {f(ORDER_AMOUNT)} END",
+            )
+
         is_header = (
             f"(ltrim({f('支付宝交易号')}, '\ufeff') = '支付宝交易号' AND {kind} = '业务类型')"
         )
         refund_id = f"{f('支付宝交易号')} || '_' || {f(REFUND_NO)}"
         txn_time = "coalesce(_done, _created)"
         typed = ctx.t("typed")
-        ctx.con.execute(
-            f"""
+
+        def build(staged: str) -> str:
+            ctx.con.execute(
+                f"""
             CREATE OR REPLACE TABLE {typed} AS
-            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason)}
+            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason(footer.get("end_line")), header, ",")}
             SELECT line_no,
                 {sql.sql_literal(ctx.source.channel)} AS channel,
                 CASE WHEN _refund THEN {refund_id} ELSE {f("支付宝交易号")} END AS channel_txn_id,
@@ -322,9 +318,47 @@ class AlipayBill(Format):
                 _refund, _received, _fee
             FROM r
             """
-        )
+            )
+            return typed
+
+        def careful() -> str:
+            footer.clear()
+            fresh = _renamed(iter_lines(csv_path, encoding), shown)
+            for line_no, _ in fresh:
+                if line_no == header_no:
+                    break
+            return stage_delimited(
+                ctx.con,
+                ctx.workdir,
+                ctx.t("lines"),
+                self._data_lines(fresh, footer),
+                cols,
+                delim=",",
+                quote='"',
+                materialize=False,
+            )
+
+        path, scan = fastcsv.prepare(csv_path, ctx.workdir, encoding, (b"#",), '"')
+        if blank_before:  # the reader's skip= would count lines differently
+            scan.plain = False
+        skip = self._footer_at(path, scan, header_no, footer)
+        layout = fastcsv.Layout(cols, ",", '"', header_no + 1, skip)
+        staged = fastcsv.stage_typed(ctx.con, ctx.t("lines"), path, layout, scan, build, careful)
         rows_in = sql.count_accounted(ctx.con, shown, typed, staged)
         return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, footer))
+
+    @classmethod
+    def _footer_at(cls, path: Path, scan: fastcsv.Scan, header_no: int, footer: dict):
+        """The `#` lines after the header found by the scan, read into `footer` as
+        `_data_lines` does; their line numbers."""
+        if not scan.plain:
+            return frozenset()
+        found = []
+        for line_no, offset in scan.markers:
+            if line_no > header_no:
+                found.append(next(fastcsv.lines_from(path, offset, line_no)))
+        list(cls._data_lines(iter(found), footer))
+        return frozenset(n for n, _ in found)
 
     @staticmethod
     def _data_lines(lines: Iterator[tuple[int, str]], footer: dict) -> Iterator[tuple[int, str]]:

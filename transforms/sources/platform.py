@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from transforms import fastcsv
 from transforms.errors import InputFileError
 from transforms.sources import sql
 from transforms.sources.base import (
@@ -101,19 +102,8 @@ class PlatformExport(Format):
             )
         check_width(ctx.path, 1, len(names))
         cols = [f"c{i}" for i in range(len(names))]
-        staged = stage_delimited(
-            ctx.con,
-            ctx.workdir,
-            ctx.t("lines"),
-            lines,
-            cols,
-            delim=",",
-            quote='"',
-            materialize=False,
-            skip_blank=True,
-        )
         src = {name: f"c{names.index(name)}" for name in HEADER}
-        text = ", ".join(f"NULLIF(trim({src[c]}), '') AS {c}" for c in TEXT_COLUMNS + MONEY_COLUMNS)
+        text = ", ".join(f"{sql.trimmed(src[c])} AS {c}" for c in TEXT_COLUMNS + MONEY_COLUMNS)
         parsed = ", ".join(
             [f"{sql.yuan_text(c)} AS _{c}" for c in MONEY_COLUMNS]
             + [
@@ -150,10 +140,12 @@ class PlatformExport(Format):
         tz = ctx.timezone
         is_header = "(ltrim(order_no, '\ufeff') = 'order_no' AND order_type = 'order_type')"
         typed = ctx.t("typed")
-        ctx.con.execute(
-            f"""
+
+        def build(staged: str) -> str:
+            ctx.con.execute(
+                f"""
             CREATE OR REPLACE TABLE {typed} AS
-            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason)}
+            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason, names, ",")}
             SELECT line_no,
                 order_no, _order_type AS order_type, orig_order_no, loan_no,
                 _installment_no AS installment_no, borrower_id, lender_code, channel,
@@ -167,7 +159,25 @@ class PlatformExport(Format):
                 CASE WHEN _reason IS NOT NULL THEN coalesce(raw, {joined_fields(cols)}) END AS raw
             FROM r
             """
-        )
+            )
+            return typed
+
+        def careful() -> str:
+            return stage_delimited(
+                ctx.con,
+                ctx.workdir,
+                ctx.t("lines"),
+                lines,
+                cols,
+                delim=",",
+                quote='"',
+                materialize=False,
+                skip_blank=True,
+            )
+
+        path, scan = fastcsv.prepare(ctx.path, ctx.workdir, "utf-8", quote='"')
+        layout = fastcsv.Layout(cols, ",", '"', data_start=2)
+        staged = fastcsv.stage_typed(ctx.con, ctx.t("lines"), path, layout, scan, build, careful)
         rows_in = sql.count_accounted(ctx.con, ctx.path, typed, staged)
         # The export states no count: a header and nothing else is most likely one cut short.
         checks = [] if rows_in else [ControlCheck(HEADER_ONLY, None, 0)]

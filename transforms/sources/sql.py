@@ -6,6 +6,9 @@ Each parser returns NULL when the text does not parse; `field_checks` turns
 
 from __future__ import annotations
 
+from transforms.limits import MAX_CELL_CHARS
+from transforms.textio import PREVIEW_CHARS
+
 _STRIP = "[\\s,`¥￥\u3000]"
 
 
@@ -113,6 +116,20 @@ def unreadable(label: str, text: str, parsed: str, expected: str) -> str:
     )
 
 
+def trimmed(expr: str, chars: str | None = None) -> str:
+    """The field trimmed (of spaces, or of `chars`); empty becomes NULL. trim() with a list of
+    characters is slow (it compares every character), so it only sees the values that start
+    or end with one of them."""
+    if not chars:
+        return f"NULLIF(trim({expr}), '')"
+    ends = " OR ".join(
+        f"{side}({expr}, {sql_literal(ch)})"
+        for ch in dict.fromkeys(chars)
+        for side in ("prefix", "suffix")
+    )
+    return f"CASE WHEN {ends} THEN NULLIF(trim({expr}, {sql_literal(chars)}), '') ELSE NULLIF({expr}, '') END"
+
+
 def pick_fields(header: list[str], names: list[str], trim: str | None = None):
     """Select the header's columns (staged as c0..cN) named in `names`, trimmed, as f0..fM.
 
@@ -122,8 +139,7 @@ def pick_fields(header: list[str], names: list[str], trim: str | None = None):
     src = {name: f"c{i}" for i, name in enumerate(header) if name}
     present = [n for n in names if n in src]
     alias = {n: f"f{i}" for i, n in enumerate(present)}
-    chars = f", '{trim}'" if trim else ""
-    select = ", ".join(f"NULLIF(trim({src[n]}{chars}), '') AS {alias[n]}" for n in present)
+    select = ", ".join(f"{trimmed(src[n], trim)} AS {alias[n]}" for n in present)
 
     def field(name: str) -> str:
         return alias.get(name, "NULL::VARCHAR")
@@ -139,19 +155,45 @@ def count_accounted(con, path, typed: str, staged) -> int:
     return rows_in
 
 
+def long_cell(cols: list[str], labels: list[str]) -> str:
+    """Reject reason for a row with a cell over MAX_CELL_CHARS, naming the first such column
+    (strlen is bytes, so it only lets the few candidates through to length())."""
+    big = f"greatest({', '.join(f'strlen({c})' for c in cols)}) > {MAX_CELL_CHARS}"
+    named = [
+        f"WHEN length({c}) > {MAX_CELL_CHARS} THEN {sql_literal(f'{label} (column {i + 1}) holds ')} "
+        f"|| format('{{:,}}', length({c})) || ' characters; expected at most {MAX_CELL_CHARS:,}'"
+        for i, (c, label) in enumerate(zip(cols, labels, strict=True))
+    ]
+    return f"CASE WHEN {big} THEN CASE {' '.join(named)} END END"
+
+
 def typed_rows_cte(
-    staged: str, cols: list[str], fields: str, parsed: str, is_header: str, reason: str
+    staged: str,
+    cols: list[str],
+    fields: str,
+    parsed: str,
+    is_header: str,
+    reason: str,
+    labels: list[str] | None = None,
+    delim: str = ",",
 ) -> str:
     """The three steps every delimited format shares, as CTEs: t (trimmed fields), p (parsed
-    values), r (`_reason`: a repeated header line, a structural reject, or a field reason)."""
+    values), r (`_reason`: a cell over the size limit, a repeated header line, a structural
+    reject, or a field reason). A row with an over-long cell keeps a preview as `raw`."""
+    long = long_cell(cols, labels or cols)
+    joined = ", ".join(f"coalesce({c}, '')" for c in cols)
+    preview = f"left(concat_ws({sql_literal(delim)}, {joined}), {4 * PREVIEW_CHARS}) || ' ...'"
     return f"""
         WITH t AS (
-            SELECT line_no, raw, reject_reason AS _stage_reason, {", ".join(cols)}, {fields}
+            SELECT line_no, raw, reject_reason AS _stage_reason, {", ".join(cols)}, {fields},
+                   {long} AS _long
             FROM {staged}
         ), p AS (
             SELECT *, {parsed} FROM t
         ), r AS (
-            SELECT *, CASE
+            SELECT * REPLACE (CASE WHEN _long IS NOT NULL THEN {preview} ELSE raw END AS raw),
+                CASE
+                WHEN _long IS NOT NULL THEN _long
                 WHEN {is_header} THEN 'a repeated header line, not a data row (files concatenated?)'
                 ELSE coalesce(_stage_reason, {reason}) END AS _reason
             FROM p

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from transforms import fastcsv
 from transforms.errors import InputFileError
 from transforms.sources import sql
 from transforms.sources.base import (
@@ -141,23 +142,11 @@ class WeChatPayBill(Format):
         # Peek at the first data line: backtick-prefixed fields are split on ",`".
         first_data = next(data, None)
         delim = base + "`" if first_data is not None and first_data[1].startswith("`") else base
-
-        def all_data() -> Iterator[tuple[int, str]]:
-            if first_data is not None:
-                yield first_data
-            yield from data
-
+        # Without backticks (a copy saved by Excel, some downloads) a field holding the
+        # delimiter is quoted, as in any CSV; with them, a quote is just text.
+        quote = "" if delim.endswith("`") else '"'
         cols = [f"c{i}" for i in range(len(header))]
-        staged = stage_delimited(
-            ctx.con,
-            ctx.workdir,
-            ctx.t("lines"),
-            all_data(),
-            cols,
-            delim=delim,
-            quote="",
-            materialize=False,
-        )
+        summary.clear()
         amount_col = next(c for c in AMOUNT_COLUMNS if c in header)
         names = ["交易时间", "微信订单号", "商户订单号", "交易状态", "手续费", amount_col]
         names += [
@@ -231,10 +220,12 @@ class WeChatPayBill(Format):
         txn_time = "CASE WHEN _refund THEN coalesce(_refund_time, _trade_time) ELSE _trade_time END"
         refund_ok = f"coalesce(upper({f('退款状态')}), 'SUCCESS') = 'SUCCESS'"
         typed = ctx.t("typed")
-        ctx.con.execute(
-            f"""
+
+        def build(staged: str) -> str:
+            ctx.con.execute(
+                f"""
             CREATE OR REPLACE TABLE {typed} AS
-            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason)}
+            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason, header, delim)}
             SELECT line_no,
                 {sql.sql_literal(ctx.source.channel)} AS channel,
                 CASE WHEN _refund THEN {f("微信退款单号")} ELSE {f("微信订单号")} END AS channel_txn_id,
@@ -257,7 +248,29 @@ class WeChatPayBill(Format):
                 _refund, _settle, _refund_amount, _fee_exact
             FROM r
             """
-        )
+            )
+            return typed
+
+        def careful() -> str:
+            summary.clear()
+            fresh = iter_lines(ctx.path, "utf-8-sig")
+            next(fresh, None)
+            return stage_delimited(
+                ctx.con,
+                ctx.workdir,
+                ctx.t("lines"),
+                self._data_lines(fresh, summary),
+                cols,
+                delim=delim,
+                quote=quote,
+                materialize=False,
+            )
+
+        markers = tuple(m.encode() for m in SUMMARY_STARTS)
+        path, scan = fastcsv.prepare(ctx.path, ctx.workdir, "utf-8", markers, quote)
+        skip = self._summary_at(path, scan, summary)
+        layout = fastcsv.Layout(cols, delim, quote, data_start=2, skip_lines=skip)
+        staged = fastcsv.stage_typed(ctx.con, ctx.t("lines"), path, layout, scan, build, careful)
         rows_in = sql.count_accounted(ctx.con, ctx.path, typed, staged)
         self._refuse_excel_ids(ctx, typed)
         return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, summary))
@@ -288,6 +301,22 @@ class WeChatPayBill(Format):
                 "expected the bill as downloaded from WeChat Pay (ids as text, each field "
                 "starting with a backtick): download it again",
             )
+
+    @staticmethod
+    def _summary_at(path: Path, scan: fastcsv.Scan, summary: dict) -> frozenset[int]:
+        """The summary block found by the scan (its first marker line and the next non-blank
+        line, as `_data_lines` reads them), into `summary`; their line numbers."""
+        if not scan.plain or not scan.markers:
+            return frozenset()
+        line_no, offset = scan.markers[0]
+        lines = fastcsv.lines_from(path, offset, line_no)
+        _, text = next(lines)
+        summary["names"], summary["line"] = _fields(text), line_no
+        for values_no, values in lines:
+            if not is_blank(values):
+                summary["values"], summary["values_line"] = _fields(values), values_no
+                return frozenset({line_no, values_no})
+        return frozenset({line_no})
 
     @staticmethod
     def _data_lines(lines: Iterator[tuple[int, str]], summary: dict) -> Iterator[tuple[int, str]]:

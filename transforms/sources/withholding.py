@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+from transforms import fastcsv
 from transforms.config import Option
 from transforms.errors import InputFileError
 from transforms.sources import sql
@@ -90,7 +91,8 @@ class WithholdingFile(Format):
         return yes("withholding channel header (fen amounts)")
 
     def normalize(self, ctx: FileContext) -> Normalized:
-        lines = iter_lines(ctx.path, first_line_encoding(read_head(ctx.path)))
+        encoding = first_line_encoding(read_head(ctx.path))
+        lines = iter_lines(ctx.path, encoding)
         _, first = next(lines, (0, ""))
         delim, header = _split(first)
         missing = [c for c in REQUIRED if c not in header]
@@ -107,16 +109,6 @@ class WithholdingFile(Format):
         check_width(ctx.path, 1, len(header))
         trailer: dict = {}
         cols = [f"c{i}" for i in range(len(header))]
-        staged = stage_delimited(
-            ctx.con,
-            ctx.workdir,
-            ctx.t("lines"),
-            self._data_lines(lines, delim, trailer),
-            cols,
-            delim=delim,
-            quote="",
-            materialize=False,
-        )
         text, f = sql.pick_fields(header, REQUIRED + OPTIONAL)
         kind = f("订单类型")
         parsed = ", ".join(
@@ -145,10 +137,12 @@ class WithholdingFile(Format):
         )
         is_header = f"(ltrim({f('通联订单号')}, '\ufeff') = '通联订单号' AND {kind} = '订单类型')"
         typed = ctx.t("typed")
-        ctx.con.execute(
-            f"""
+
+        def build(staged: str) -> str:
+            ctx.con.execute(
+                f"""
             CREATE OR REPLACE TABLE {typed} AS
-            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason)}
+            {sql.typed_rows_cte(staged, cols, text, parsed, is_header, reason, header, delim)}
             SELECT line_no,
                 {sql.sql_literal(ctx.source.channel)} AS channel,
                 {f("通联订单号")} AS channel_txn_id,
@@ -168,9 +162,43 @@ class WithholdingFile(Format):
                 _amount AS _amount_signed, _fee
             FROM r
             """
-        )
+            )
+            return typed
+
+        def careful() -> str:
+            trailer.clear()
+            fresh = iter_lines(ctx.path, encoding)
+            next(fresh, None)
+            return stage_delimited(
+                ctx.con,
+                ctx.workdir,
+                ctx.t("lines"),
+                self._data_lines(fresh, delim, trailer),
+                cols,
+                delim=delim,
+                quote="",
+                materialize=False,
+            )
+
+        markers = tuple(m.encode() for m in TRAILER_MARKERS)
+        path, scan = fastcsv.prepare(ctx.path, ctx.workdir, encoding, markers)
+        skip = self._trailer_at(path, scan, delim, trailer)
+        layout = fastcsv.Layout(cols, delim, "", data_start=2, skip_lines=skip)
+        staged = fastcsv.stage_typed(ctx.con, ctx.t("lines"), path, layout, scan, build, careful)
         rows_in = sql.count_accounted(ctx.con, ctx.path, typed, staged)
         return Normalized(self.table, typed, rows_in, self._checks(ctx, typed, trailer))
+
+    @classmethod
+    def _trailer_at(cls, path: Path, scan: fastcsv.Scan, delim: str, trailer: dict):
+        """The first trailer line found by the scan, read into `trailer` as `_data_lines`
+        does; its line number."""
+        if not scan.plain or not scan.markers:
+            return frozenset()
+        first = next(fastcsv.lines_from(path, scan.markers[0][1], scan.markers[0][0]))
+        if is_blank(first[1]):
+            return frozenset()
+        list(cls._data_lines(iter([first]), delim, trailer))
+        return frozenset({first[0]})
 
     @staticmethod
     def _data_lines(
