@@ -180,14 +180,14 @@ def _write_outputs(
     ok_rows = f"(SELECT * FROM {relation} WHERE reject_reason IS NULL ORDER BY line_no)"
     con.execute(
         f"COPY ({lake.canonical_select_sql(table, ok_rows, lineage, available)}) TO {sql_path(part / (sha[:16] + '.parquet'))} "
-        "(FORMAT parquet)"
+        f"({lake.PARQUET})"
     )
     rej_part = stage / "rejects" / f"source={source.name}"
     rej_part.mkdir(parents=True, exist_ok=True)
     bad_rows = f"(SELECT line_no, reject_reason AS reason, raw FROM {relation} WHERE reject_reason IS NOT NULL ORDER BY line_no)"
     con.execute(
         f"COPY ({lake.canonical_select_sql('rejects', bad_rows, lineage, {'line_no', 'reason', 'raw'})}) TO "
-        f"{sql_path(rej_part / (sha[:16] + '.parquet'))} (FORMAT parquet)"
+        f"{sql_path(rej_part / (sha[:16] + '.parquet'))} ({lake.PARQUET})"
     )
 
 

@@ -1,9 +1,17 @@
 """The state one report date hands to the next: named tables in, named tables out.
 
 The matching steps read the previous date's state as `prev_*` tables (items still in
-play) and `hist_*` / `recent_*` views (what left play on earlier dates: keys and sums,
-one delta file per date), and write the next state as `next_*` tables. A date's state
-lives in its published version folder under `state/`.
+play) and look keys up in the history (what left play on earlier dates: keys and sums, one
+delta file per date and kind) through `{{history:...}}` / `{{recent:...}}` (see
+`history_sql`); they write the next state as `next_*` tables. A date's state lives in its
+published version folder under `state/`.
+
+The history catalog. Each date's state holds `catalog.parquet`: one row per delta file of
+that date and every earlier one (kind, date, rows, and the smallest and largest value of the
+column it is looked up by). A lookup asks the catalog which files can hold its keys and
+reads only those: looking a key up costs the files whose range holds it, not the number of
+days of history (each delta file is sorted by that column, so within a file DuckDB skips the
+row groups whose min/max cannot hold it). The catalog itself is a row per file and date.
 """
 
 from __future__ import annotations
@@ -27,8 +35,7 @@ class Carried:
 @dataclass(frozen=True)
 class Delta:
     name: str
-    hist: str  # view over every earlier date's delta
-    recent: str | None  # view over the deltas of the re-match window only
+    key: str  # the column lookups go by (the file is sorted by it, first or after a prefix)
     next: str
     order: str
 
@@ -58,24 +65,19 @@ CARRIED = (
     ),
 )
 DELTAS = (
-    Delta("order_keys", "hist_order_keys", "recent_order_keys", "next_order_keys", "order_no"),
-    Delta(
-        "txn_keys",
-        "hist_txn_keys",
-        "recent_txn_keys",
-        "next_txn_keys",
-        "channel, channel_txn_id, txn_type",
-    ),
-    Delta("bank_keys", "hist_bank_keys", None, "next_bank_keys", "account_no, bank_txn_id"),
-    Delta("refunds", "hist_refunds", None, "next_refunds", "orig_order_no, order_no"),
+    Delta("order_keys", "order_no", "next_order_keys", "order_no"),
+    Delta("txn_keys", "channel_txn_id", "next_txn_keys", "channel, channel_txn_id, txn_type"),
+    Delta("bank_keys", "bank_txn_id", "next_bank_keys", "account_no, bank_txn_id"),
+    Delta("refunds", "orig_order_no", "next_refunds", "orig_order_no, order_no"),
     Delta(
         "installments",
-        "hist_installments",
-        None,
+        "loan_no",
         "next_installments",
         "loan_no, installment_no, settled_on, owed, collected",  # every column: rows may repeat
     ),
 )
+DELTA = {d.name: d for d in DELTAS}
+CATALOG = "catalog"
 
 
 def _typed_empty(name: str) -> str:
@@ -96,7 +98,7 @@ def state_file(version: Path, name: str) -> Path:
 
 
 def load_state(con, prev: Path | None, history: list[tuple[dt.date, Path]], recent_from) -> None:
-    """Create the prev_*, hist_* and recent_* relations the steps read.
+    """Create the prev_* tables and the history catalog the steps read.
 
     `prev` is the previous date's published version (None on the first date);
     `history` lists (date, version) of every earlier date, oldest first.
@@ -104,12 +106,7 @@ def load_state(con, prev: Path | None, history: list[tuple[dt.date, Path]], rece
     for c in CARRIED:
         files = [state_file(prev, c.name)] if prev else []
         con.execute(f"CREATE OR REPLACE TABLE {c.prev} AS {_typed_read(c.name, files)}")
-    for d in DELTAS:
-        files = [state_file(v, d.name) for _, v in history]
-        con.execute(f"CREATE OR REPLACE VIEW {d.hist} AS {_typed_read(d.name, files)}")
-        if d.recent:
-            recent = [state_file(v, d.name) for day, v in history if day >= recent_from]
-            con.execute(f"CREATE OR REPLACE VIEW {d.recent} AS {_typed_read(d.name, recent)}")
+    load_catalog(con, prev, history)
     typed = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in lake.CANONICAL["exceptions"])
     body = (
         f"SELECT {typed} FROM read_parquet({sql_path(prev / 'exceptions' / 'exceptions.parquet')})"
@@ -121,16 +118,81 @@ def load_state(con, prev: Path | None, history: list[tuple[dt.date, Path]], rece
     con.execute(f"CREATE OR REPLACE TABLE prev_exceptions AS {body}")
 
 
-def history_views(con, history: list[tuple[dt.date, Path]], names) -> None:
-    """Only the hist_* views of the deltas `names` (for a connection matching one bucket)."""
-    for d in DELTAS:
-        if d.name in names:
-            files = [state_file(v, d.name) for _, v in history]
-            con.execute(f"CREATE OR REPLACE VIEW {d.hist} AS {_typed_read(d.name, files)}")
+def load_catalog(con, prev: Path | None, history: list[tuple[dt.date, Path]]) -> None:
+    """`history_catalog` (the previous date's catalog) and `history_files` (the delta file of
+    every catalogued (kind, date): the date's published version). A previous date published
+    before catalogs existed gets one built from the files' own statistics."""
+    paths = {day: version for day, version in history}
+    con.execute(f"CREATE OR REPLACE TABLE history_catalog AS {_typed_empty(CATALOG)}")
+    if prev is not None and state_file(prev, CATALOG).exists():
+        con.execute(
+            f"INSERT INTO history_catalog {_typed_read(CATALOG, [state_file(prev, CATALOG)])}"
+        )
+    else:
+        for day, version in history:
+            for d in DELTAS:
+                rows = catalog_rows(con, state_file(version, d.name), d, day)
+                if rows:
+                    con.execute("INSERT INTO history_catalog VALUES (?, ?, ?, ?, ?)", rows)
+    con.execute("CREATE OR REPLACE TABLE history_files (kind VARCHAR, day DATE, path VARCHAR)")
+    files = con.execute("SELECT DISTINCT kind, day FROM history_catalog").fetchall()
+    known = [(k, day, str(state_file(paths[day], k))) for k, day in files if day in paths]
+    if known:
+        con.executemany("INSERT INTO history_files VALUES (?, ?, ?)", known)
+
+
+def catalog_rows(con, path: Path, d: Delta, day: dt.date) -> list | None:
+    """The catalog row of one delta file: (kind, date, rows, min key, max key), or None."""
+    if not path.exists():
+        return None
+    n, lo, hi = con.execute(
+        f"SELECT count(*), min({d.key}), max({d.key}) FROM read_parquet({sql_path(path)})"
+    ).fetchone()
+    return (d.name, day, n, lo, hi) if n else None
+
+
+MAX_LITERAL_KEYS = 20_000
+
+
+def history_sql(con, kind: str, keys: str, since=None) -> str:
+    """The rows of the `kind` deltas whose key is one of `keys` ("table.column"), read from
+    only the delta files whose [min, max] holds one of them (and dated `since` or later).
+    A file that holds few of the keys is read with them as a literal list, which DuckDB
+    checks against each row group's min/max; one that holds many, by a semi join."""
+    d = DELTA[kind]
+    table, column = keys.split(".")
+    files = con.execute(
+        f"""SELECT f.path, c.min_key, c.max_key, count(*) AS n
+            FROM history_catalog c
+            JOIN history_files f ON f.kind = c.kind AND f.day = c.day
+            JOIN (SELECT {column} AS k FROM {table} WHERE {column} IS NOT NULL) x
+              ON x.k BETWEEN c.min_key AND c.max_key
+            WHERE c.kind = ? {"AND c.day >= ?" if since else ""}
+            GROUP BY ALL ORDER BY f.path""",
+        [kind, since] if since else [kind],
+    ).fetchall()
+    cols = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in lake.STATE[kind])
+    parts = []
+    for path, lo, hi, n in files:
+        if n > MAX_LITERAL_KEYS:
+            wanted = f"(SELECT {column} FROM {table})"
+        else:
+            values = con.execute(
+                f"SELECT DISTINCT {column} FROM {table} WHERE {column} BETWEEN ? AND ? ORDER BY 1",
+                [lo, hi],
+            ).fetchall()
+            wanted = "(" + ", ".join(_literal(v) for (v,) in values) + ")"
+        parts.append(f"SELECT {cols} FROM read_parquet({sql_path(path)}) WHERE {d.key} IN {wanted}")
+    return "(" + (" UNION ALL ".join(parts) if parts else _typed_empty(kind)) + ")"
+
+
+def _literal(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def write_state(con, version: Path) -> None:
-    """COPY every next_* table into `version/state/`, typed and sorted."""
+    """COPY every next_* table into `version/state/`, typed and sorted, and the catalog: the
+    previous date's plus a row per delta file of this date."""
     (version / "state").mkdir(parents=True, exist_ok=True)
     for name, table, order in [(c.name, c.next, c.order) for c in CARRIED] + [
         (d.name, d.next, d.order) for d in DELTAS
@@ -138,5 +200,14 @@ def write_state(con, version: Path) -> None:
         cols = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in lake.STATE[name])
         con.execute(
             f"COPY (SELECT {cols} FROM {table} ORDER BY {order}) "
-            f"TO {sql_path(state_file(version, name))} (FORMAT parquet)"
+            f"TO {sql_path(state_file(version, name))} ({lake.PARQUET})"
         )
+    as_of = con.execute("SELECT as_of FROM params").fetchone()[0]
+    today = [r for d in DELTAS if (r := catalog_rows(con, state_file(version, d.name), d, as_of))]
+    con.execute("CREATE OR REPLACE TABLE next_catalog AS SELECT * FROM history_catalog")
+    if today:
+        con.executemany("INSERT INTO next_catalog VALUES (?, ?, ?, ?, ?)", today)
+    con.execute(
+        f"COPY (SELECT * FROM next_catalog ORDER BY kind, day) "
+        f"TO {sql_path(state_file(version, CATALOG))} ({lake.PARQUET})"
+    )

@@ -5,13 +5,14 @@
 -- A re-delivery whose content differs is a DATA_CONFLICT (13_data_conflicts.sql).
 -- (Tables, not materialized CTEs: at 10M rows they must be able to spill to disk.)
 CREATE OR REPLACE TABLE settled_orders_seen AS
--- Only settled keys recent enough to be re-delivered today are looked up (see
--- recent_order_keys); rows dated before that window are checked against all of history.
-SELECT k.* FROM recent_order_keys k SEMI JOIN new_platform_orders n USING (order_no)
+-- Today's rows are looked up among the orders settled within the re-match window; rows dated
+-- before that window (05_late_arrivals.sql) in all of history.
+SELECT * FROM {{recent:order_keys:new_platform_orders.order_no}}
 UNION ALL BY NAME
-SELECT * FROM hist_order_keys WHERE order_no IN {{keys:late_orders.order_no}};
+SELECT * FROM {{history:order_keys:late_orders.order_no}};
 
-CREATE OR REPLACE TABLE stg_platform_orders_candidates AS
+-- A view, read three times (its key column twice): a copy of every row costs more.
+CREATE OR REPLACE VIEW stg_platform_orders_candidates AS
 SELECT * FROM prev_orders
 UNION ALL BY NAME
 SELECT * FROM new_platform_orders ANTI JOIN settled_orders_seen USING (order_no);
@@ -29,4 +30,4 @@ SELECT * FROM repeated_orders
 QUALIFY row_number() OVER (
     PARTITION BY order_no ORDER BY inbox_date DESC, file_name DESC, line_no DESC) = 1;
 
-DROP TABLE stg_platform_orders_candidates;
+DROP VIEW stg_platform_orders_candidates;

@@ -2,15 +2,15 @@
 -- re-deliveries of transactions already settled; latest delivery wins.
 -- (Tables, not materialized CTEs: at 10M rows they must be able to spill to disk.)
 CREATE OR REPLACE TABLE settled_txns_seen AS
-SELECT k.* FROM recent_txn_keys k
+SELECT k.* FROM {{recent:txn_keys:new_channel_txns.channel_txn_id}} k
 SEMI JOIN new_channel_txns n
   ON k.channel = n.channel AND k.channel_txn_id = n.channel_txn_id AND k.txn_type = n.txn_type
 UNION ALL BY NAME
-SELECT k.* FROM hist_txn_keys k
-SEMI JOIN late_txns l USING (channel, channel_txn_id, txn_type)
-WHERE k.channel_txn_id IN {{keys:late_txns.channel_txn_id}};
+SELECT k.* FROM {{history:txn_keys:late_txns.channel_txn_id}} k
+SEMI JOIN late_txns l USING (channel, channel_txn_id, txn_type);
 
-CREATE OR REPLACE TABLE stg_channel_txns_candidates AS
+-- A view, read three times (its key columns twice): a copy of every row costs more.
+CREATE OR REPLACE VIEW stg_channel_txns_candidates AS
 SELECT * FROM prev_txns
 UNION ALL BY NAME
 SELECT * FROM new_channel_txns ANTI JOIN settled_txns_seen USING (channel, channel_txn_id, txn_type);
@@ -28,4 +28,4 @@ SELECT * FROM repeated_txns
 QUALIFY row_number() OVER (
     PARTITION BY channel, channel_txn_id, txn_type ORDER BY inbox_date DESC, file_name DESC, line_no DESC) = 1;
 
-DROP TABLE stg_channel_txns_candidates;
+DROP VIEW stg_channel_txns_candidates;

@@ -1,7 +1,8 @@
 -- Bank lines in play: lines carried from the previous state (unexplained, or paired
 -- with a difference) plus today's lines, minus lines already settled; latest delivery wins.
 CREATE OR REPLACE TABLE settled_bank_seen AS
-SELECT k.* FROM hist_bank_keys k SEMI JOIN new_bank_lines n USING (account_no, bank_txn_id);
+SELECT k.* FROM {{history:bank_keys:new_bank_lines.bank_txn_id}} k
+SEMI JOIN new_bank_lines n USING (account_no, bank_txn_id);
 
 CREATE OR REPLACE TABLE stg_bank_candidates AS
 SELECT * FROM prev_bank

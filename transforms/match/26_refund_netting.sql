@@ -1,19 +1,18 @@
 -- The originals and earlier refunds of today's refund claims (24_refund_claims.sql),
--- looked up by id in a step of their own: the {{keys:...}} lists need those tables first.
+-- looked up by id in a step of their own: the {{history:...}} lookups need those tables first.
 CREATE OR REPLACE TABLE refund_originals AS
 SELECT order_no, amount, status
 FROM stg_platform_orders
 WHERE order_type = 'REPAY' AND order_no IN (SELECT orig_order_no FROM refund_claims)
 UNION ALL
 SELECT * FROM (
-    SELECT order_no, amount, status FROM hist_order_keys
-    WHERE order_no IN {{keys:settled_originals_wanted.order_no}} AND order_type = 'REPAY'
+    SELECT order_no, amount, status FROM {{history:order_keys:settled_originals_wanted.order_no}}
+    WHERE order_type = 'REPAY'
     QUALIFY row_number() OVER (PARTITION BY order_no ORDER BY settled_on DESC) = 1);
 
 CREATE OR REPLACE TABLE earlier_refunds AS
 SELECT orig_order_no, CAST(sum(amount) AS DECIMAL(18,2)) AS refunded
-FROM hist_refunds
-WHERE orig_order_no IN {{keys:refund_claims.orig_order_no}}
+FROM {{history:refunds:refund_claims.orig_order_no}}
 GROUP BY orig_order_no;
 
 -- Refunds of one original in refund order, each with what was refunded up to and including it.

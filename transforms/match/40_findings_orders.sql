@@ -1,36 +1,28 @@
 -- Layer A differences. pending_days is set for differences that may still
 -- resolve by themselves (a counterpart not yet delivered); NULL means the
 -- difference is certain the moment both records are in.
-CREATE OR REPLACE TABLE findings_orders AS
-WITH pairs AS (
-    SELECT o.order_no, o.status AS p_status, o.amount AS p_amount, o.biz_date, o.borrower_id,
-           o.file_name, o.line_no, o.source AS p_source,
-           o.loan_no, o.installment_no, o.installment_due, o.paid_at,
-           t.channel, t.channel_txn_id, t.status AS c_status, t.amount AS c_amount, t.card_no,
-           greatest(o.inbox_date, t.inbox_date) AS evidence_date
-    FROM match_orders m
-    JOIN stg_platform_orders o USING (order_no)
-    JOIN stg_channel_txns t
-      ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id AND t.txn_type = 'PAY'
-),
-refunded_txns AS (
-    -- a debit counts as refunded once its refunds add up to it
-    SELECT channel, orig_channel_txn_id AS channel_txn_id, sum(amount) AS refunded
-    FROM stg_channel_txns WHERE txn_type = 'REFUND' AND status = 'SUCCESS'
-    GROUP BY ALL
-),
-refunded_orders AS (
-    SELECT DISTINCT orig_order_no AS order_no
-    FROM stg_platform_orders WHERE order_type = 'REFUND' AND status = 'SUCCESS'
-),
-unmatched_debits AS (
-    SELECT t.*
-    FROM stg_channel_txns t
-    ANTI JOIN match_orders m ON m.channel = t.channel AND m.channel_txn_id = t.channel_txn_id
-    WHERE t.txn_type = 'PAY' AND t.status = 'SUCCESS'
-),
-eligible AS (
-    SELECT * FROM pairs
+-- The pairs, narrow (a wide copy of a million pairs costs more than the joins that need
+-- it): the columns the findings test. The few pairs a finding names get their other columns
+-- by a join (`pairs` below).
+CREATE OR REPLACE TABLE matched_pairs AS
+SELECT m.order_no, m.channel, m.channel_txn_id, o.status AS p_status, t.status AS c_status,
+       o.amount AS p_amount, t.amount AS c_amount,
+       o.loan_no, o.installment_no, o.installment_due, o.paid_at
+FROM match_orders m
+JOIN stg_platform_orders o USING (order_no)
+JOIN stg_channel_txns t
+  ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id AND t.txn_type = 'PAY';
+
+CREATE OR REPLACE TABLE refunded_orders AS
+SELECT DISTINCT orig_order_no AS order_no
+FROM stg_platform_orders WHERE order_type = 'REFUND' AND status = 'SUCCESS';
+
+-- Debits of one installment beyond what it owed: running total per installment of what
+-- settled on earlier dates, then today's debits in payment order; owed is the most the
+-- installment was ever due. An installment with one debit and no history owes its due.
+CREATE OR REPLACE TABLE installment_debits AS
+WITH eligible AS NOT MATERIALIZED (
+    SELECT * FROM matched_pairs
     WHERE p_status = 'SUCCESS' AND c_status = 'SUCCESS' AND loan_no IS NOT NULL
       AND installment_due IS NOT NULL
       AND order_no NOT IN (SELECT order_no FROM refunded_orders WHERE order_no IS NOT NULL)
@@ -40,21 +32,49 @@ shared AS (
     SELECT loan_no, installment_no FROM eligible GROUP BY loan_no, installment_no HAVING count(*) > 1
     UNION
     SELECT loan_no, installment_no FROM installment_history
+)
+SELECT order_no, p_amount AS paid_so_far, installment_due AS owed
+FROM eligible e ANTI JOIN shared USING (loan_no, installment_no)
+WHERE p_amount > installment_due
+UNION ALL BY NAME
+SELECT order_no,
+       coalesce(h.collected, 0) + sum(e.p_amount) OVER (PARTITION BY e.loan_no, e.installment_no
+           ORDER BY e.paid_at, e.order_no ROWS UNBOUNDED PRECEDING) AS paid_so_far,
+       greatest(max(e.installment_due) OVER (PARTITION BY e.loan_no, e.installment_no),
+                coalesce(h.owed, 0)) AS owed
+FROM eligible e
+SEMI JOIN shared USING (loan_no, installment_no)
+LEFT JOIN installment_history h USING (loan_no, installment_no);
+
+CREATE OR REPLACE TABLE findings_orders AS
+WITH flagged AS (
+    SELECT * FROM matched_pairs
+    WHERE (p_status = 'SUCCESS' AND c_status = 'SUCCESS' AND p_amount <> c_amount)
+       OR (p_status <> 'SUCCESS' AND c_status = 'SUCCESS')
+       OR (p_status = 'SUCCESS' AND c_status <> 'SUCCESS')
+       OR order_no IN (SELECT order_no FROM installment_debits WHERE paid_so_far > owed)
 ),
-installment_debits AS (
-    SELECT e.*, e.p_amount AS paid_so_far, e.installment_due AS owed
-    FROM eligible e ANTI JOIN shared USING (loan_no, installment_no)
-    UNION ALL BY NAME
-    -- Running total per installment: what settled on earlier dates, then today's
-    -- debits in payment order; owed is the most the installment was ever due.
-    SELECT e.*,
-           coalesce(h.collected, 0) + sum(e.p_amount) OVER (PARTITION BY e.loan_no, e.installment_no
-               ORDER BY e.paid_at, e.order_no ROWS UNBOUNDED PRECEDING) AS paid_so_far,
-           greatest(max(e.installment_due) OVER (PARTITION BY e.loan_no, e.installment_no),
-                    coalesce(h.owed, 0)) AS owed
-    FROM eligible e
-    SEMI JOIN shared USING (loan_no, installment_no)
-    LEFT JOIN installment_history h USING (loan_no, installment_no)
+pairs AS (
+    SELECT f.order_no, f.p_status, f.p_amount, o.biz_date, o.borrower_id,
+           o.file_name, o.line_no, o.source AS p_source,
+           f.channel, f.channel_txn_id, f.c_status, f.c_amount, t.card_no,
+           greatest(o.inbox_date, t.inbox_date) AS evidence_date
+    FROM flagged f
+    JOIN stg_platform_orders o USING (order_no)
+    JOIN stg_channel_txns t
+      ON t.channel = f.channel AND t.channel_txn_id = f.channel_txn_id AND t.txn_type = 'PAY'
+),
+refunded_txns AS (
+    -- a debit counts as refunded once its refunds add up to it
+    SELECT channel, orig_channel_txn_id AS channel_txn_id, sum(amount) AS refunded
+    FROM stg_channel_txns WHERE txn_type = 'REFUND' AND status = 'SUCCESS'
+    GROUP BY ALL
+),
+unmatched_debits AS (
+    SELECT t.*
+    FROM stg_channel_txns t
+    ANTI JOIN match_orders m ON m.channel = t.channel AND m.channel_txn_id = t.channel_txn_id
+    WHERE t.txn_type = 'PAY' AND t.status = 'SUCCESS'
 )
 SELECT 'AMOUNT_MISMATCH' AS exception_type, order_no AS ref, biz_date, NULL::INTEGER AS pending_days,
        evidence_date, channel, order_no, channel_txn_id, p_amount AS expected_amount, c_amount AS actual_amount,
@@ -101,7 +121,9 @@ LEFT JOIN known_orders k ON k.order_no = t.merchant_order_no
 ANTI JOIN refunded_txns r
   ON r.channel = t.channel AND r.channel_txn_id = t.channel_txn_id AND r.refunded >= t.amount
 UNION ALL
-SELECT 'DUPLICATE_DEBIT', order_no, biz_date, NULL, evidence_date, channel, order_no, channel_txn_id,
-       greatest(owed - (paid_so_far - p_amount), 0), p_amount, borrower_id, card_no,
-       format('installment owed {}; debits so far {}', CAST(owed AS VARCHAR), CAST(paid_so_far AS VARCHAR)), file_name, line_no
-FROM installment_debits WHERE paid_so_far > owed
+SELECT 'DUPLICATE_DEBIT', p.order_no, p.biz_date, NULL, p.evidence_date, p.channel, p.order_no,
+       p.channel_txn_id, greatest(d.owed - (d.paid_so_far - p.p_amount), 0), p.p_amount,
+       p.borrower_id, p.card_no,
+       format('installment owed {}; debits so far {}', CAST(d.owed AS VARCHAR), CAST(d.paid_so_far AS VARCHAR)),
+       p.file_name, p.line_no
+FROM installment_debits d JOIN pairs p USING (order_no) WHERE d.paid_so_far > d.owed

@@ -2,8 +2,8 @@
 
 Each `NN_name.sql` file is one named step that creates tables you can query
 while debugging (`steps()` lists them). Inputs are the rows that arrived for the
-report date (`new_*`), the previous date's state (`prev_*`, `hist_*`, `recent_*`,
-see transforms/state.py) and the settings tables; outputs are the report tables
+report date (`new_*`), the previous date's state (`prev_*` and the history catalog, see
+transforms/state.py) and the settings tables; outputs are the report tables
 (`report_exceptions`, `settlements`, `match_orders`) and the next state (`next_*`).
 """
 
@@ -19,7 +19,7 @@ from transforms import lake, resolutions
 from transforms.config import Config
 from transforms.duck import connect, sql_path
 from transforms.match.groups import settlement_groups
-from transforms.state import history_views
+from transforms.state import history_sql
 from transforms.textio import sql_str
 from transforms.timing import phase
 
@@ -143,10 +143,11 @@ def load_recipients(con, config: Config) -> None:
         con.executemany("INSERT INTO recipient_ids VALUES (?, ?)", sorted(ids))
 
 
-# `{{keys:table.column}}` in a step becomes the column's distinct values as a literal
-# list: a filter on a history view with a literal list is checked against each Parquet
-# row group's min/max, so looking up a few keys reads the row groups that can hold
-# them, not the whole history (a join would scan it all).
+# `{{history:KIND:table.column}}` in a step becomes the rows of the KIND deltas (order_keys,
+# txn_keys, ...) whose key is one of the column's values, read from only the delta files the
+# history catalog says can hold them (state.history_sql); `{{recent:...}}` the same within
+# the re-match window. `{{keys:table.column}}` becomes the column's values as a literal list.
+HISTORY = re.compile(r"\{\{(history|recent):(\w+):(\w+\.\w+)\}\}")
 KEYS = re.compile(r"\{\{keys:(\w+)\.(\w+)\}\}")
 MAX_LITERAL_KEYS = 20_000
 
@@ -162,7 +163,13 @@ def expand_keys(con, sql: str) -> str:
             return f"(SELECT {column} FROM {table})"
         return "(" + ", ".join(["NULL"] + [sql_str(v) for (v,) in values]) + ")"
 
-    return KEYS.sub(literal, sql)
+    def history(m: re.Match) -> str:
+        since = None
+        if m.group(1) == "recent":
+            (since,) = con.execute("SELECT recent_from FROM params").fetchone()
+        return history_sql(con, m.group(2), m.group(3), since)
+
+    return KEYS.sub(literal, HISTORY.sub(history, sql))
 
 
 def run_steps(
@@ -203,8 +210,12 @@ def _run_step(con, name: str, step) -> None:
         with phase(f"  match step {name}"):
             if callable(step):
                 step(con)
-            else:
-                con.execute(expand_keys(con, step))
+            elif "{{" not in step:
+                con.execute(step)
+            else:  # a statement's lookups may read what an earlier statement made
+                for statement in re.split(r";[ \t]*\n", step):
+                    if statement.strip():
+                        con.execute(expand_keys(con, statement))
     except Exception as exc:
         exc.add_note(f"in matching step {name}.sql")
         raise
@@ -226,8 +237,14 @@ LAYER_A = (
     "41_findings_refunds",
 )
 LAYER_A_OUT = ("match_orders", "match_refunds", "findings_orders", "findings_refunds")
-BUCKET_INPUTS = ("stg_platform_orders", "stg_channel_txns", "params", "source_pending")
-BUCKET_HISTORY = ("order_keys", "installments", "refunds")
+BUCKET_INPUTS = (
+    "stg_platform_orders",
+    "stg_channel_txns",
+    "params",
+    "source_pending",
+    "history_catalog",
+    "history_files",
+)
 
 # Every key by which two rows of layer A can meet: an order's own number and the original it
 # refunds, the channel transaction it names, its loan (installments add up per loan); a
@@ -327,7 +344,7 @@ def export_buckets(
                 else table
             )
             con.execute(
-                f"COPY {relation} TO {sql_path(folder / (table + '.parquet'))} (FORMAT parquet)"
+                f"COPY {relation} TO {sql_path(folder / (table + '.parquet'))} ({lake.PARQUET})"
             )
         jobs.append(
             {
@@ -352,13 +369,12 @@ def match_bucket(job: dict, memory_limit: str | None = None, threads: int = 1, s
             con.execute(
                 f"CREATE TABLE {table} AS SELECT * FROM read_parquet({sql_path(folder / (table + '.parquet'))})"
             )
-        history_views(con, [(None, Path(v)) for v in job["history"]], BUCKET_HISTORY)
         for name, step in steps():
             if name in LAYER_A:
                 _run_step(con, name, step)
         for table in LAYER_A_OUT:
             con.execute(
-                f"COPY {table} TO {sql_path(folder / (table + '.parquet'))} (FORMAT parquet)"
+                f"COPY {table} TO {sql_path(folder / (table + '.parquet'))} ({lake.PARQUET})"
             )
     finally:
         con.close()

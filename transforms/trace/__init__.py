@@ -12,10 +12,13 @@ reads a handful of files instead, in this order, stopping at the first hit:
 
 1. the report date's carried state (`state/orders|txns.parquet`: the items still in play,
    with their file, line and inbox date);
-2. the per-date deltas `state/order_keys|txn_keys.parquet` of the published dates, newest
-   first, `DELTA_CHUNK` dates per query with the key as a literal: each file is sorted by the
-   key, so DuckDB reads the footer and skips every row group whose min/max cannot hold it.
-   The hit gives the item's biz_date and the date it left play (settled_on);
+2. the per-date deltas `state/order_keys|txn_keys.parquet` of the dates the report date's
+   history catalog (`state/catalog.parquet`: each delta file's smallest and largest key) says
+   can hold the key, newest first, `DELTA_CHUNK` dates per query with the key as a literal:
+   each file is sorted by the key, so DuckDB reads the footer and skips every row group
+   whose min/max cannot hold it. (A report date published before catalogs existed: every
+   date, newest first.) The hit gives the item's biz_date and the date it left play
+   (settled_on);
 3. only then the lake partitions of the inbox dates between biz_date - 1 and settled_on + 1
    (the rows with file and line), the settlements / distributions / exceptions of the report
    date, and the bank_lines partitions a few days around the credit's value date. Refunds that

@@ -36,6 +36,17 @@ KEEP = (
     "bank_txn_id",
     "exception_id",
 )
+# Read too, for the lookup service (`recon trace` shows KEEP): how urgent, how much, and what
+# finance decided (RESOLVED exceptions carry the decision; older layouts have none of these).
+DECISION = (
+    "severity",
+    "money_at_stake",
+    "resolution_action",
+    "resolution_note",
+    "resolved_by",
+    "resolved_at",
+)
+SHOWN = (*KEEP, "label", "action")  # the fields `recon trace --json` lists per exception
 
 
 def read_exceptions(lake: Lake, hops: list[Hop], order_no: str | None) -> list[dict]:
@@ -51,8 +62,9 @@ def read_exceptions(lake: Lake, hops: list[Hop], order_no: str | None) -> list[d
     rows = lake.report("exceptions", lake.day, lake.day, cond)
     out = []
     for r in sorted(rows, key=lambda r: (r.get("status") != "OPEN", r["exception_type"], r["ref"])):
-        e = {k: r.get(k) for k in KEEP}
+        e = {k: r.get(k) for k in (*KEEP, *DECISION)}
         e["detail"] = mask_text(e["detail"])
+        e["resolution_note"] = mask_text(e["resolution_note"])
         e["label"], e["action"] = label(e["exception_type"]), action(e["exception_type"])
         out.append(e)
     return out

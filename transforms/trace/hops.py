@@ -108,6 +108,7 @@ def order_hop(order: dict | None, order_no, order_rows, pays) -> Hop:
     elif status == DIFFERS:
         hop.detail.append(f"{order['status']} while the channel debit succeeded 扣款成功未入账")
     hop.sources = [s for r in order_rows if (s := source_of(r))]
+    hop.row = order
     if len(hop.sources) > 1:
         hop.detail.append(
             f"delivered {len(hop.sources)} times, the latest is shown: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from transforms import publish
@@ -29,35 +30,77 @@ def is_in(column: str, values) -> str:
 
 
 class Lake:
-    """The published versions up to the report date, read by explicit file lists."""
+    """The published versions up to the report date, read by explicit file lists.
 
-    def __init__(self, config: Config, day: dt.date):
+    `con`: a DuckDB connection to share (a long-running service keeps one); the lake reads
+    through a cursor of it, closed with the lake. Without it the lake opens its own."""
+
+    def __init__(self, config: Config, day: dt.date, con=None):
         self.config, self.day = config, day
         self.versions: dict[dt.date, Path] = {}
+        self._links: dict[dt.date, str] = {}  # what each `current/D` pointed at
+        pointers = Path(os.path.realpath(publish.pointer(config, day).parent))
         for d in publish.published_days(config):
-            if d <= day and (version := publish.current_version(config, d)) is not None:
+            if d <= day and (version := self._resolve(pointers, d)) is not None:
                 self.versions[d] = version
-        self.con = connect(config.memory_limit, config.threads)
+        if con is None:
+            self.con = connect(config.memory_limit, config.threads)
+        else:
+            self.con = con.cursor()
+            self.con.execute("SET TimeZone = 'UTC'")  # a session setting: not inherited
         self.queries = 0
         self.files_read = 0
+        self.touched: set[dt.date] = set()  # the dates whose version this lookup read
 
     def close(self) -> None:
         self.con.close()
 
+    def _resolve(self, pointers: Path, d: dt.date) -> Path | None:
+        """The version `current/D` names, as `publish.current_version` finds it but with one
+        readlink instead of resolving every path component (a year is 365 of them)."""
+        try:
+            target = os.readlink(pointers / d.isoformat())
+        except OSError:
+            return None
+        version = Path(os.path.normpath(pointers / target))
+        if not (version / publish.MANIFEST).exists():
+            return None
+        self._links[d] = target
+        return version
+
+    def republished(self) -> bool:
+        """Whether a date this lookup read was published again since it resolved the version
+        (a re-run swaps `current/D` to a new version and removes the old one): then what it
+        read may be incomplete, and the lookup is read again."""
+        pointers = publish.pointer(self.config, self.day).parent
+        for d in self.touched:
+            try:
+                if os.readlink(pointers / d.isoformat()) != self._links[d]:
+                    return True
+            except OSError:
+                return True
+        return False
+
     def _files(self, base: Path) -> list[Path]:
         return sorted(base.glob("*.parquet")) + sorted(base.glob("*/*.parquet"))
 
-    def input_files(self, table: str, d: dt.date) -> list[Path]:
+    def _version(self, d: dt.date) -> Path | None:
         version = self.versions.get(d)
+        if version is not None:
+            self.touched.add(d)
+        return version
+
+    def input_files(self, table: str, d: dt.date) -> list[Path]:
+        version = self._version(d)
         return self._files(version / table) if version else []
 
     def report_files(self, table: str, d: dt.date) -> list[Path]:
-        version = self.versions.get(d)
+        version = self._version(d)
         files = self._files(version / table) if version else []
         return files or self._files(self.config.lake / table / f"report_date={d.isoformat()}")
 
     def state_file(self, name: str, d: dt.date) -> Path | None:
-        version = self.versions.get(d)
+        version = self._version(d)
         path = version / "state" / f"{name}.parquet" if version else None
         return path if path and path.exists() else None
 
@@ -90,9 +133,27 @@ class Lake:
         path = self.state_file(name, self.day)
         return self.read([(self.day, path)], where) if path else []
 
-    def delta(self, name: str, where: str) -> list[dict]:
-        """The newest delta rows matching `where`: dates newest first, DELTA_CHUNK per query."""
-        days = sorted(self.versions, reverse=True)
+    def catalog_days(self, name: str, key: str) -> list[dt.date] | None:
+        """The dates whose `name` delta can hold `key` (its column by which the kind is looked
+        up lies in [min, max]), newest first, from the report date's history catalog; None
+        when the report date has no catalog (published before catalogs existed)."""
+        path = self.state_file("catalog", self.day)
+        if path is None:
+            return None
+        found = self.con.execute(
+            f"SELECT day FROM read_parquet({sql_path(path)}) "
+            "WHERE kind = ? AND ? BETWEEN min_key AND max_key ORDER BY day DESC",
+            [name, key],
+        ).fetchall()
+        self.queries += 1
+        return [d for (d,) in found if d in self.versions]
+
+    def delta(self, name: str, where: str, key: str | None = None) -> list[dict]:
+        """The newest delta rows matching `where`: dates newest first, DELTA_CHUNK per query.
+        With `key` (the value of the column the kind is looked up by, which `where` asks
+        for), only the dates the history catalog says can hold it."""
+        listed = self.catalog_days(name, key) if key is not None else None
+        days = listed if listed is not None else sorted(self.versions, reverse=True)
         for i in range(0, len(days), DELTA_CHUNK):
             dated = [(d, p) for d in days[i : i + DELTA_CHUNK] if (p := self.state_file(name, d))]
             rows = self.read(dated, where)

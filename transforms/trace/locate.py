@@ -6,10 +6,9 @@ import datetime as dt
 
 from transforms import publish
 from transforms.config import Config
-from transforms.errors import UsageError
 
 from .lake import Lake, lit
-from .model import Anchor, KeyNotFound
+from .model import Anchor, DateNotPublished, KeyNotFound, NothingPublished
 
 DEFAULT_DAYS = 31  # inbox dates a borrower_id is looked up in
 
@@ -17,11 +16,13 @@ DEFAULT_DAYS = 31  # inbox dates a borrower_id is looked up in
 def report_date(config: Config, day: dt.date | None) -> dt.date:
     published = publish.published_days(config)
     if not published:
-        raise UsageError(f"{config.data_dir}: no published report date; run `recon run` first")
+        raise NothingPublished(
+            f"{config.data_dir}: no published report date; run `recon run` first"
+        )
     if day is None:
         return published[-1]
     if publish.current_version(config, day) is None:
-        raise UsageError(
+        raise DateNotPublished(
             f"{day}: no published report for this date in {config.data_dir} "
             f"(published: {published[0]} .. {published[-1]})"
         )
@@ -43,10 +44,10 @@ def locate(lake: Lake, key: str, days: int) -> tuple[str, list[Anchor]]:
     for t in txns:
         if t["merchant_order_no"] == key:
             return "order_no", [Anchor(key, in_play + ", channel side only", txn_row=t)]
-    hits = lake.delta("order_keys", f"order_no = {k}")
+    hits = lake.delta("order_keys", f"order_no = {k}", key)
     if hits:
         return "order_no", [Anchor(key, settled_note(hits[0], "order_keys"), keys_row=hits[0])]
-    hits = lake.delta("txn_keys", f"channel_txn_id = {k}")
+    hits = lake.delta("txn_keys", f"channel_txn_id = {k}", key)
     if hits:
         t = hits[0]
         return "channel_txn_id", [

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from transforms.errors import UsageError
+from transforms.errors import ReconError, UsageError
 
 DONE, PENDING, MISSING, DIFFERS = "done", "pending", "missing", "differs"
 NA = "n/a"  # nothing to follow on this hop (e.g. an order that failed moves no money)
@@ -36,6 +36,18 @@ class KeyNotFound(UsageError):
     """The key names no order, channel transaction or borrower in the published lake."""
 
 
+class NothingPublished(UsageError):
+    """The data_dir has no published report date yet."""
+
+
+class DateNotPublished(UsageError):
+    """The report date asked for is not (or not yet) published."""
+
+
+class LakeBusy(ReconError):
+    """The dates a lookup read were re-published under it again and again: try again."""
+
+
 @dataclass
 class Hop:
     kind: str  # a key of HOP_LABEL
@@ -48,7 +60,9 @@ class Hop:
     exceptions: list[str] = field(default_factory=list)
     label: str = ""
     ids: set[str] = field(default_factory=set, repr=False)  # keys exceptions are matched on
-    row: dict | None = field(default=None, repr=False)  # its settlements, 清分 or channel row
+    row: dict | None = field(
+        default=None, repr=False
+    )  # its platform, channel, settlements or 清分 row
 
     def __post_init__(self):
         self.label = self.label or HOP_LABEL[self.kind]

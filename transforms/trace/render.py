@@ -6,6 +6,7 @@ import datetime as dt
 import unicodedata
 from decimal import Decimal
 
+from .exceptions import SHOWN
 from .model import NA, STATUS_LABEL, UNAVAILABLE, Hop, TraceResult, money
 
 HEADER = [
@@ -157,7 +158,7 @@ def to_json(result: TraceResult) -> dict:
                         }
                         for h in t.hops
                     ],
-                    "exceptions": t.exceptions,
+                    "exceptions": [{k: e.get(k) for k in SHOWN} for e in t.exceptions],
                 }
                 for t in result.traces
             ],

@@ -7,6 +7,8 @@ import datetime as dt
 import time
 from decimal import Decimal
 
+import duckdb
+
 from transforms.config import Config
 from transforms.errors import UsageError
 
@@ -24,6 +26,7 @@ from .model import (
     Anchor,
     Hop,
     KeyNotFound,
+    LakeBusy,
     OrderTrace,
     TraceResult,
     money,
@@ -31,24 +34,42 @@ from .model import (
 from .settlement import bank_sources, distribution_hops, settlement_hops
 
 MONEY_PATH = ("channel_debit", "settlement", "bank_credit", "distribution")
+READ_ATTEMPTS = 3  # a lookup whose dates were re-published while it read is read again
 
 
 def trace(
-    config: Config, key: str, day: dt.date | None = None, days: int = DEFAULT_DAYS
+    config: Config,
+    key: str,
+    day: dt.date | None = None,
+    days: int = DEFAULT_DAYS,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> TraceResult:
-    """Every hop of the repayment(s) KEY names, as of report date `day` (default: the latest)."""
+    """Every hop of the repayment(s) KEY names, as of report date `day` (default: the latest).
+    `con`: a DuckDB connection to read through (the lookup service shares one)."""
     key = (key or "").strip()
     if not key:
         raise UsageError("trace: expected an order_no, channel_txn_id or borrower_id")
     if days < 1:
         raise UsageError(f"trace: --days expected a positive number of days, found {days}")
     started = time.perf_counter()
-    lake = Lake(config, report_date(config, day))
-    try:
-        kind, anchors = locate(lake, key, days)
-        traces = [_trace_order(lake, a) for a in anchors]
-    finally:
-        lake.close()
+    for _ in range(READ_ATTEMPTS):
+        lake = Lake(config, report_date(config, day), con)
+        try:
+            kind, anchors = locate(lake, key, days)
+            traces = [_trace_order(lake, a) for a in anchors]
+        except (KeyNotFound, duckdb.Error, OSError):
+            if lake.republished():  # a run swapped a date it read: read the new version
+                continue
+            raise
+        finally:
+            lake.close()
+        if not lake.republished():
+            break
+    else:
+        raise LakeBusy(
+            f"trace: {key!r}: the dates it reads in {config.data_dir} were re-published "
+            f"{READ_ATTEMPTS} times while it read them (a run is re-publishing); try again"
+        )
     lookup = {
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
         "queries": lake.queries,
@@ -71,7 +92,7 @@ def _trace_order(lake: Lake, a: Anchor, depth: int = 0) -> OrderTrace:
     )
     own = next((o for o in state_orders if o["order_no"] == order_no), None)
     if order_no and own is None and keys_row is None:
-        hits = lake.delta("order_keys", f"order_no = {lit(order_no)}")
+        hits = lake.delta("order_keys", f"order_no = {lit(order_no)}", order_no)
         keys_row = hits[0] if hits else None
     if not a.found_in:  # a refund's original: say where it was found
         a.found_in = (
