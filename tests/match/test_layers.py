@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from tests.match.test_steps import CONFIG, D1, credit, insert, order, txn
@@ -129,6 +130,75 @@ def test_redelivery_of_a_settled_order_with_other_content_is_a_conflict(con, tmp
           file_name="p_resend.csv")  # fmt: skip
     assert found(con, D[1], types={"DATA_CONFLICT"}) == [("DATA_CONFLICT", "PO1")]
     assert "amount 100.00→101.00" in detail(con, "DATA_CONFLICT", "PO1")
+
+
+def _next_day(con, tmp_path, day, prior):
+    """Publish `day`'s state into a version folder and load it as the previous state of the
+    next date (the inputs emptied); `prior` lists the (date, version) published before."""
+    from transforms.state import load_state, write_state
+
+    version = tmp_path / f"v{day.isoformat()}"
+    write_state(con, version)
+    (version / "exceptions").mkdir()
+    con.execute(f"COPY exceptions TO '{version}/exceptions/exceptions.parquet' (FORMAT parquet)")
+    for table in ("new_platform_orders", "new_channel_txns", "new_bank_lines"):
+        con.execute(f"DELETE FROM {table}")
+    history = [*prior, (day, version)]
+    load_state(con, version, history, day)
+    return history
+
+
+def test_a_corrected_bill_after_the_match_is_judged_again(con, tmp_path):
+    # issue 16: the channel re-sends yesterday's bill with a matched debit corrected
+    order(con, "PO1", amount="888.00", lender_code="LENDER_A", principal="800.00",
+          interest="80.00", fee="8.00", penalty="0.00")  # fmt: skip
+    txn(con, "T1", "PO1", amount="888.00")
+    order(con, "PO2", amount="50.00")
+    txn(con, "T2", "PO2", amount="50.00")
+    assert found(con, D[0]) == []
+    frozen = con.execute("SELECT pay_amount, txn_count FROM next_settle_frozen").fetchall()
+    assert frozen == [(Decimal("938.00"), 2)]
+    history = _next_day(con, tmp_path, D[0], [])
+    # the re-sent bill: T1 now 889.00, T2 as before (identical: stays settled and silent)
+    txn(con, "T1", "PO1", amount="889.00", inbox=D[1], file_name="w_resend.csv")
+    txn(con, "T2", "PO2", amount="50.00", inbox=D[1], file_name="w_resend.csv")
+    assert found(con, D[1]) == [("AMOUNT_MISMATCH", "PO1"), ("DATA_CONFLICT", "PO1")]
+    assert detail(con, "AMOUNT_MISMATCH", "PO1") == "platform 888.00 vs channel 889.00"
+    # the settlement of that trade date follows the correction: 889 + 50, counted once
+    sums = con.execute(
+        "SELECT pay_amount, txn_count FROM settlement_sums WHERE trade_date = ?", [D[0]]
+    ).fetchall()
+    assert sums == [(Decimal("939.00"), 2)]
+    # the 清分 shares of PO1 are counted once (live, the pair is in play again)
+    shares = dict(
+        con.execute(
+            "SELECT recipient, amount FROM total_shares WHERE trade_date = ?", [D[0]]
+        ).fetchall()
+    )
+    assert shares["LENDER_A"] == Decimal("880.00")
+    # the pair stays in play while the difference is open; the frozen sums exclude it
+    in_play = con.execute("SELECT order_no FROM next_orders").fetchall()
+    assert in_play == [("PO1",)]
+    frozen = con.execute("SELECT pay_amount, txn_count FROM next_settle_frozen").fetchall()
+    assert frozen == [(Decimal("50.00"), 1)]
+    # a day later it is still an open AMOUNT_MISMATCH, and no DUPLICATE_DEBIT appears (its
+    # first collection left the installment history)
+    _next_day(con, tmp_path, D[1], history)
+    assert found(con, D[2]) == [("AMOUNT_MISMATCH", "PO1"), ("DATA_CONFLICT", "PO1")]
+
+
+def test_a_corrected_status_after_the_match_is_judged_again(con, tmp_path):
+    order(con, "PO1", amount="100.00")
+    txn(con, "T1", "PO1", amount="100.00")
+    assert found(con, D[0]) == []
+    _next_day(con, tmp_path, D[0], [])
+    txn(con, "T1", "PO1", amount="100.00", status="FAILED", inbox=D[1], file_name="w_resend.csv")
+    codes = [code for code, _ in found(con, D[1])]
+    assert "CHANNEL_FAILED" in codes and "DATA_CONFLICT" in codes
+    sums = con.execute(
+        "SELECT pay_amount, txn_count FROM settlement_sums WHERE trade_date = ?", [D[0]]
+    )
+    assert sums.fetchall() == [(Decimal("0.00"), 0)]  # the failed debit settles nothing
 
 
 # ---------------------------------------------------------------------------- refunds

@@ -2,20 +2,16 @@
 -- state plus the rows that arrived today. A row of an order already settled
 -- (matched and judged on an earlier date) is a re-delivery and is dropped; the
 -- latest delivery of an order_no wins (status moves PROCESSING -> SUCCESS).
--- A re-delivery whose content differs is a DATA_CONFLICT (13_data_conflicts.sql).
+-- A re-delivery whose content differs is a DATA_CONFLICT (13_data_conflicts.sql), and a
+-- repayment's is judged again with its counterpart (06_reopened.sql: `reopened_orders`).
 -- (Tables, not materialized CTEs: at 10M rows they must be able to spill to disk.)
-CREATE OR REPLACE TABLE settled_orders_seen AS
--- Today's rows are looked up among the orders settled within the re-match window; rows dated
--- before that window (05_late_arrivals.sql) in all of history.
-SELECT * FROM {{recent:order_keys:new_platform_orders.order_no}}
-UNION ALL BY NAME
-SELECT * FROM {{history:order_keys:late_orders.order_no}};
-
 -- A view, read three times (its key column twice): a copy of every row costs more.
 CREATE OR REPLACE VIEW stg_platform_orders_candidates AS
 SELECT * FROM prev_orders
 UNION ALL BY NAME
-SELECT * FROM new_platform_orders ANTI JOIN settled_orders_seen USING (order_no);
+SELECT * FROM new_platform_orders ANTI JOIN settled_orders_seen USING (order_no)
+UNION ALL BY NAME
+SELECT * FROM reopened_orders;
 
 CREATE OR REPLACE TABLE repeated_orders AS
 -- delivered more than once while in play: the latest delivery wins (window over these keys only)

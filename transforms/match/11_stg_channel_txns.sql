@@ -1,19 +1,14 @@
 -- Channel transactions in play: carried ones plus today's arrivals, minus
 -- re-deliveries of transactions already settled; latest delivery wins.
 -- (Tables, not materialized CTEs: at 10M rows they must be able to spill to disk.)
-CREATE OR REPLACE TABLE settled_txns_seen AS
-SELECT k.* FROM {{recent:txn_keys:new_channel_txns.channel_txn_id}} k
-SEMI JOIN new_channel_txns n
-  ON k.channel = n.channel AND k.channel_txn_id = n.channel_txn_id AND k.txn_type = n.txn_type
-UNION ALL BY NAME
-SELECT k.* FROM {{history:txn_keys:late_txns.channel_txn_id}} k
-SEMI JOIN late_txns l USING (channel, channel_txn_id, txn_type);
-
+-- (settled_txns_seen and reopened_txns: 06_reopened.sql)
 -- A view, read three times (its key columns twice): a copy of every row costs more.
 CREATE OR REPLACE VIEW stg_channel_txns_candidates AS
 SELECT * FROM prev_txns
 UNION ALL BY NAME
-SELECT * FROM new_channel_txns ANTI JOIN settled_txns_seen USING (channel, channel_txn_id, txn_type);
+SELECT * FROM new_channel_txns ANTI JOIN settled_txns_seen USING (channel, channel_txn_id, txn_type)
+UNION ALL BY NAME
+SELECT * FROM reopened_txns;
 
 CREATE OR REPLACE TABLE repeated_txns AS
 SELECT * FROM stg_channel_txns_candidates

@@ -1,37 +1,8 @@
 -- DATA_CONFLICT: the same id delivered again with different content. Matching uses
 -- the latest delivery (10-12_stg_*.sql) and the exception says so. Progress is not a
 -- conflict: an order's status moving on from PROCESSING. Times are not compared.
--- Identical re-deliveries stay silent. `a` is the earlier delivery, `b` the later one.
-CREATE OR REPLACE MACRO order_diff(a, b) AS concat_ws('; ',
-    diff_field('order_type', a.order_type, b.order_type),
-    diff_field('orig_order_no', a.orig_order_no, b.orig_order_no),
-    diff_field('loan_no', a.loan_no, b.loan_no),
-    diff_field('installment_no', a.installment_no, b.installment_no),
-    diff_field('borrower_id', a.borrower_id, b.borrower_id),
-    diff_field('lender_code', a.lender_code, b.lender_code),
-    diff_field('channel', a.channel, b.channel),
-    diff_field('amount', a.amount, b.amount),
-    diff_field('principal', a.principal, b.principal),
-    diff_field('interest', a.interest, b.interest),
-    diff_field('fee', a.fee, b.fee),
-    diff_field('penalty', a.penalty, b.penalty),
-    diff_field('installment_due', a.installment_due, b.installment_due),
-    CASE WHEN a.status <> 'PROCESSING' THEN diff_field('status', a.status, b.status) END);
-
-CREATE OR REPLACE MACRO txn_diff(a, b) AS concat_ws('; ',
-    diff_field('merchant_order_no', a.merchant_order_no, b.merchant_order_no),
-    diff_field('orig_channel_txn_id', a.orig_channel_txn_id, b.orig_channel_txn_id),
-    diff_field('amount', a.amount, b.amount),
-    diff_field('fee', a.fee, b.fee),
-    diff_field('status', a.status, b.status),
-    diff_field('biz_date', a.biz_date, b.biz_date));
-
-CREATE OR REPLACE MACRO bank_diff(a, b) AS concat_ws('; ',
-    diff_field('value_date', a.value_date, b.value_date),
-    diff_field('direction', a.direction, b.direction),
-    diff_field('amount', a.amount, b.amount),
-    diff_field('counterparty_account', a.counterparty_account, b.counterparty_account));
-
+-- Identical re-deliveries stay silent. `a` is the earlier delivery, `b` the later one
+-- (order_diff, txn_diff and bank_diff: 01_macros.sql).
 CREATE OR REPLACE TABLE conflict_pairs AS
 WITH order_versions AS (
     SELECT *, row_number() OVER (PARTITION BY order_no ORDER BY inbox_date, file_name, line_no) AS v

@@ -14,6 +14,8 @@ SELECT channel, trade_date, sum(txn_count) AS txn_count,
 FROM (
     SELECT * FROM prev_settle_frozen
     UNION ALL BY NAME
+    SELECT * FROM settle_thawed  -- 06_reopened.sql
+    UNION ALL BY NAME
     SELECT channel, biz_date AS trade_date, count(*) AS txn_count,
            coalesce(sum(amount) FILTER (WHERE txn_type = 'PAY'), 0) AS pay_amount,
            coalesce(sum(amount) FILTER (WHERE txn_type = 'REFUND'), 0) AS refund_amount,

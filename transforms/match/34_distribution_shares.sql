@@ -32,5 +32,7 @@ CREATE OR REPLACE TABLE live_shares AS SELECT * FROM shares_of('match_orders', '
 
 CREATE OR REPLACE TABLE total_shares AS
 SELECT channel, trade_date, recipient, CAST(sum(amount) AS DECIMAL(18,2)) AS amount
-FROM (SELECT * FROM prev_share_frozen UNION ALL BY NAME SELECT * FROM live_shares)
+FROM (SELECT * FROM prev_share_frozen
+      UNION ALL BY NAME SELECT * FROM share_thawed  -- 06_reopened.sql
+      UNION ALL BY NAME SELECT * FROM live_shares)
 GROUP BY channel, trade_date, recipient;

@@ -84,7 +84,11 @@ JOIN stg_channel_txns t
 WHERE o.order_type = 'REPAY' AND o.status = 'SUCCESS' AND t.status = 'SUCCESS'
   AND o.loan_no IS NOT NULL AND o.installment_due IS NOT NULL
   AND o.order_no NOT IN (SELECT orig_order_no FROM stg_platform_orders
-                         WHERE order_type = 'REFUND' AND status = 'SUCCESS' AND orig_order_no IS NOT NULL);
+                         WHERE order_type = 'REFUND' AND status = 'SUCCESS' AND orig_order_no IS NOT NULL)
+UNION ALL
+-- what a reopened repayment had collected leaves the history (06_reopened.sql)
+SELECT loan_no, installment_no, NULL, -collected, (SELECT as_of FROM params)
+FROM reopened_collections;
 
 CREATE OR REPLACE VIEW leaving_txns AS
 SELECT * FROM stg_channel_txns ANTI JOIN kept_txns USING (channel, channel_txn_id);

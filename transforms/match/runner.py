@@ -244,6 +244,7 @@ BUCKET_INPUTS = (
     "source_pending",
     "history_catalog",
     "history_files",
+    "reopened_collections",
 )
 
 # Every key by which two rows of layer A can meet: an order's own number and the original it
