@@ -133,7 +133,7 @@ def load_catalog(con, prev: Path | None, history: list[tuple[dt.date, Path]]) ->
             for d in DELTAS:
                 rows = catalog_rows(con, state_file(version, d.name), d, day)
                 if rows:
-                    con.execute("INSERT INTO history_catalog VALUES (?, ?, ?, ?, ?)", rows)
+                    con.executemany("INSERT INTO history_catalog VALUES (?, ?, ?, ?, ?)", rows)
     con.execute("CREATE OR REPLACE TABLE history_files (kind VARCHAR, day DATE, path VARCHAR)")
     files = con.execute("SELECT DISTINCT kind, day FROM history_catalog").fetchall()
     known = [(k, day, str(state_file(paths[day], k))) for k, day in files if day in paths]
@@ -141,49 +141,101 @@ def load_catalog(con, prev: Path | None, history: list[tuple[dt.date, Path]]) ->
         con.executemany("INSERT INTO history_files VALUES (?, ?, ?)", known)
 
 
-def catalog_rows(con, path: Path, d: Delta, day: dt.date) -> list | None:
-    """The catalog row of one delta file: (kind, date, rows, min key, max key), or None."""
+def catalog_rows(con, path: Path, d: Delta, day: dt.date) -> list[tuple]:
+    """The catalog rows of one delta file, one per row group: (kind, date, rows, min key,
+    max key). A row group per range, not the file: a file sorted by its key can still have a
+    range that holds other keys (order numbers and refund numbers in one file)."""
     if not path.exists():
-        return None
-    n, lo, hi = con.execute(
+        return []
+    groups = con.execute(
+        f"""SELECT row_group_num_rows, stats_min, stats_max FROM parquet_metadata({sql_path(path)})
+            WHERE path_in_schema = ? AND row_group_num_rows > 0 ORDER BY row_group_id""",
+        [d.key],
+    ).fetchall()
+    if groups and all(lo is not None and hi is not None for _, lo, hi in groups):
+        return [(d.name, day, n, lo, hi) for n, lo, hi in groups]
+    n, lo, hi = con.execute(  # no statistics (all NULL keys, or strings too long for them)
         f"SELECT count(*), min({d.key}), max({d.key}) FROM read_parquet({sql_path(path)})"
     ).fetchone()
-    return (d.name, day, n, lo, hi) if n else None
+    return [(d.name, day, n, lo, hi)] if n and lo is not None else []
 
 
 MAX_LITERAL_KEYS = 20_000
+PER_RANGE_COUNTS = 16  # candidate ranges counted one by one; more: one interval join
 
 
 def history_sql(con, kind: str, keys: str, since=None) -> str:
     """The rows of the `kind` deltas whose key is one of `keys` ("table.column"), read from
-    only the delta files whose [min, max] holds one of them (and dated `since` or later).
-    A file that holds few of the keys is read with them as a literal list, which DuckDB
-    checks against each row group's min/max; one that holds many, by a semi join."""
+    only the row-group ranges of the delta files that hold one of them (and dated `since` or
+    later). A range that holds few of the keys is read with them as a literal list, one that
+    holds many by a semi join, each bounded by literals so DuckDB skips the row groups outside."""
     d = DELTA[kind]
     table, column = keys.split(".")
-    files = con.execute(
-        f"""SELECT f.path, c.min_key, c.max_key, count(*) AS n
-            FROM history_catalog c
+    lo, hi = con.execute(f"SELECT min({column}), max({column}) FROM {table}").fetchone()
+    if lo is None:
+        return f"({_typed_empty(kind)})"
+    candidates = con.execute(
+        f"""SELECT f.path, c.min_key, c.max_key FROM history_catalog c
             JOIN history_files f ON f.kind = c.kind AND f.day = c.day
-            JOIN (SELECT {column} AS k FROM {table} WHERE {column} IS NOT NULL) x
-              ON x.k BETWEEN c.min_key AND c.max_key
-            WHERE c.kind = ? {"AND c.day >= ?" if since else ""}
-            GROUP BY ALL ORDER BY f.path""",
-        [kind, since] if since else [kind],
+            WHERE c.kind = ? AND c.max_key >= ? AND c.min_key <= ? {"AND c.day >= ?" if since else ""}
+            ORDER BY f.path, c.min_key""",
+        [kind, lo, hi, since] if since else [kind, lo, hi],
     ).fetchall()
+    if len(candidates) <= PER_RANGE_COUNTS:  # a range filter each: cheap on a few ranges
+        hits = []
+        for path, a, b in candidates:
+            (n,) = con.execute(
+                f"SELECT count(*) FROM {table} WHERE {column} BETWEEN ? AND ?", [a, b]
+            ).fetchone()
+            if n:
+                hits.append((path, a, b))
+    else:  # one interval join of the keys with the catalog
+        hits = con.execute(
+            f"""SELECT DISTINCT f.path, c.min_key, c.max_key
+                FROM history_catalog c
+                JOIN history_files f ON f.kind = c.kind AND f.day = c.day
+                SEMI JOIN (SELECT {column} AS k FROM {table} WHERE {column} IS NOT NULL) x
+                  ON x.k BETWEEN c.min_key AND c.max_key
+                WHERE c.kind = ? {"AND c.day >= ?" if since else ""}
+                ORDER BY 1, 2""",
+            [kind, since] if since else [kind],
+        ).fetchall()
     cols = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in lake.STATE[kind])
     parts = []
-    for path, lo, hi, n in files:
+    for path, a, b in _merged(hits):
+        # the wanted keys in the range: their count, and their smallest and largest
+        n, first, last = con.execute(
+            f"SELECT count(DISTINCT {column}), min({column}), max({column}) FROM {table} "
+            f"WHERE {column} BETWEEN ? AND ?",
+            [a, b],
+        ).fetchone()
+        if not n:
+            continue
         if n > MAX_LITERAL_KEYS:
-            wanted = f"(SELECT {column} FROM {table})"
+            wanted = f"IN (SELECT {column} FROM {table})"
         else:
             values = con.execute(
                 f"SELECT DISTINCT {column} FROM {table} WHERE {column} BETWEEN ? AND ? ORDER BY 1",
-                [lo, hi],
+                [a, b],
             ).fetchall()
-            wanted = "(" + ", ".join(_literal(v) for (v,) in values) + ")"
-        parts.append(f"SELECT {cols} FROM read_parquet({sql_path(path)}) WHERE {d.key} IN {wanted}")
+            wanted = "IN (" + ", ".join(_literal(v) for (v,) in values) + ")"
+        parts.append(
+            f"SELECT {cols} FROM read_parquet({sql_path(path)}) "
+            f"WHERE {d.key} BETWEEN {_literal(first)} AND {_literal(last)} AND {d.key} {wanted}"
+        )
     return "(" + (" UNION ALL ".join(parts) if parts else _typed_empty(kind)) + ")"
+
+
+def _merged(ranges: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """(path, lo, hi) ranges, sorted by path and lo, with the overlapping ones of each file
+    joined: the disjoint ranges read no row twice."""
+    out: list[list] = []
+    for path, lo, hi in ranges:
+        if out and out[-1][0] == path and lo <= out[-1][2]:
+            out[-1][2] = max(out[-1][2], hi)
+        else:
+            out.append([path, lo, hi])
+    return [tuple(r) for r in out]
 
 
 def _literal(value) -> str:
@@ -203,7 +255,7 @@ def write_state(con, version: Path) -> None:
             f"TO {sql_path(state_file(version, name))} ({lake.PARQUET})"
         )
     as_of = con.execute("SELECT as_of FROM params").fetchone()[0]
-    today = [r for d in DELTAS if (r := catalog_rows(con, state_file(version, d.name), d, as_of))]
+    today = [r for d in DELTAS for r in catalog_rows(con, state_file(version, d.name), d, as_of)]
     con.execute("CREATE OR REPLACE TABLE next_catalog AS SELECT * FROM history_catalog")
     if today:
         con.executemany("INSERT INTO next_catalog VALUES (?, ?, ?, ?, ?)", today)

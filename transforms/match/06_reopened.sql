@@ -24,15 +24,26 @@ QUALIFY row_number() OVER (PARTITION BY channel, channel_txn_id, txn_type ORDER 
 -- settlement sums, 清分 shares and installment collections is taken out again, so the sums
 -- follow the correction. Identical re-deliveries stay settled and silent. Debits only: a
 -- corrected refund stays a DATA_CONFLICT.
+-- (today's deliveries of settled ids first: a semi join DuckDB narrows to their row groups)
+CREATE OR REPLACE TABLE redelivered_orders AS
+SELECT * FROM new_platform_orders WHERE order_no IN (SELECT order_no FROM settled_orders_seen);
+
+CREATE OR REPLACE TABLE redelivered_txns AS
+SELECT * FROM new_channel_txns n
+WHERE channel_txn_id IN (SELECT channel_txn_id FROM settled_txns_seen)
+  AND EXISTS (SELECT 1 FROM settled_txns_seen a
+              WHERE a.channel = n.channel AND a.channel_txn_id = n.channel_txn_id
+                AND a.txn_type = n.txn_type);
+
 CREATE OR REPLACE TABLE changed_orders AS
-SELECT n.* FROM new_platform_orders n JOIN settled_orders_seen a USING (order_no)
+SELECT n.* FROM redelivered_orders n JOIN settled_orders_seen a USING (order_no)
 WHERE n.order_type = 'REPAY' AND a.channel_txn_id IS NOT NULL
 QUALIFY row_number() OVER (
     PARTITION BY order_no ORDER BY n.inbox_date DESC, n.file_name DESC, n.line_no DESC) = 1
     AND order_diff(a, n) <> '';
 
 CREATE OR REPLACE TABLE changed_txns AS
-SELECT n.* FROM new_channel_txns n JOIN settled_txns_seen a USING (channel, channel_txn_id, txn_type)
+SELECT n.* FROM redelivered_txns n JOIN settled_txns_seen a USING (channel, channel_txn_id, txn_type)
 WHERE n.txn_type = 'PAY' AND n.merchant_order_no IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY channel, channel_txn_id, txn_type
         ORDER BY n.inbox_date DESC, n.file_name DESC, n.line_no DESC) = 1

@@ -23,7 +23,7 @@ SELECT 'order' AS kind, b.order_no AS ref, b.biz_date, b.inbox_date, b.channel, 
        b.channel_txn_id, NULL AS bank_txn_id, a.amount AS old_amount, b.amount AS new_amount,
        a.file_name AS old_file, a.line_no AS old_line, NULL::DATE AS old_inbox,
        b.file_name, b.line_no, order_diff(a, b) AS fields
-FROM new_platform_orders b JOIN settled_orders_seen a USING (order_no)
+FROM redelivered_orders b JOIN settled_orders_seen a USING (order_no)
 UNION ALL
 SELECT 'order', b.order_no, b.biz_date, b.inbox_date, b.channel, b.order_no, b.channel_txn_id, NULL,
        a.amount, b.amount, a.file_name, a.line_no, a.inbox_date, b.file_name, b.line_no, order_diff(a, b)
@@ -32,7 +32,7 @@ UNION ALL
 SELECT 'channel transaction', coalesce(b.merchant_order_no, b.channel_txn_id), b.biz_date, b.inbox_date,
        b.channel, b.merchant_order_no, b.channel_txn_id, NULL, a.amount, b.amount,
        a.file_name, a.line_no, NULL, b.file_name, b.line_no, txn_diff(a, b)
-FROM new_channel_txns b JOIN settled_txns_seen a USING (channel, channel_txn_id, txn_type)
+FROM redelivered_txns b JOIN settled_txns_seen a USING (channel, channel_txn_id, txn_type)
 UNION ALL
 SELECT 'channel transaction', coalesce(b.merchant_order_no, b.channel_txn_id), b.biz_date, b.inbox_date,
        b.channel, b.merchant_order_no, b.channel_txn_id, NULL, a.amount, b.amount,
