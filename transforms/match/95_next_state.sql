@@ -3,8 +3,9 @@
 -- of a matched pair stays with it, so tomorrow pairs it the same way. Items that
 -- leave play keep only their keys (for re-deliveries and late duplicates), their
 -- installment's collected amount and their share of the settlement sums.
--- The deltas are tables, not views: a view's joins and the COPY's sort at once ran out of
--- memory at 10M rows a day; a table can spill between the two.
+-- The three large deltas (order and transaction keys, installment collections) are views,
+-- read once, by the COPY that writes them sorted (transforms/state.py): a table of a
+-- million wide rows costs more to make than the joins it saves.
 CREATE OR REPLACE TABLE finding_keys AS
 SELECT DISTINCT order_no, channel, channel_txn_id FROM findings_orders
 UNION
@@ -49,7 +50,7 @@ WITH in_play AS (
 )
 SELECT b.* FROM stg_bank_lines b SEMI JOIN in_play USING (account_no, bank_txn_id);
 
-CREATE OR REPLACE TABLE next_order_keys AS
+CREATE OR REPLACE VIEW next_order_keys AS
 SELECT o.order_no, o.order_type, o.status, o.amount, o.channel,
        coalesce(m.channel_txn_id, r.channel_txn_id) AS channel_txn_id, o.biz_date,
        o.loan_no, o.installment_no, o.orig_order_no, o.borrower_id, o.lender_code,
@@ -60,7 +61,7 @@ ANTI JOIN kept_orders k USING (order_no)
 LEFT JOIN match_orders m USING (order_no)
 LEFT JOIN match_refunds r USING (order_no);
 
-CREATE OR REPLACE TABLE next_txn_keys AS
+CREATE OR REPLACE VIEW next_txn_keys AS
 SELECT t.channel, t.channel_txn_id, t.txn_type, t.merchant_order_no, t.status, t.amount,
        t.biz_date, t.fee, t.orig_channel_txn_id, t.file_name, t.line_no,
        (SELECT as_of FROM params) AS settled_on
@@ -73,7 +74,7 @@ SELECT b.account_no, b.bank_txn_id, b.value_date, b.direction, b.amount, b.count
 FROM stg_bank_lines b
 ANTI JOIN next_bank n ON n.account_no = b.account_no AND n.bank_txn_id = b.bank_txn_id;
 
-CREATE OR REPLACE TABLE next_installments AS
+CREATE OR REPLACE VIEW next_installments AS
 SELECT o.loan_no, o.installment_no, o.installment_due AS owed, o.amount AS collected,
        (SELECT as_of FROM params) AS settled_on
 FROM stg_platform_orders o
