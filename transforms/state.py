@@ -141,23 +141,41 @@ def load_catalog(con, prev: Path | None, history: list[tuple[dt.date, Path]]) ->
         con.executemany("INSERT INTO history_files VALUES (?, ?, ?)", known)
 
 
+# The letters a key starts with: one file's ids of several series (order numbers PO..., refund
+# numbers RF..., channel ids 4200... and TL...) get a range each, so a range holds no keys of
+# another series between them.
+SERIES = "regexp_extract({k}, '^[^0-9]*')"
+
+
 def catalog_rows(con, path: Path, d: Delta, day: dt.date) -> list[tuple]:
-    """The catalog rows of one delta file, one per row group: (kind, date, rows, min key,
-    max key). A row group per range, not the file: a file sorted by its key can still have a
-    range that holds other keys (order numbers and refund numbers in one file)."""
+    """The catalog rows of one delta file: (kind, date, rows, min key, max key) per row group
+    and key series. Not one range per file: a file sorted by its key still holds ranges of
+    other keys between its series (PO... and RF...), and a row group per range lets a lookup
+    narrow to the row groups too."""
     if not path.exists():
         return []
     groups = con.execute(
-        f"""SELECT row_group_num_rows, stats_min, stats_max FROM parquet_metadata({sql_path(path)})
-            WHERE path_in_schema = ? AND row_group_num_rows > 0 ORDER BY row_group_id""",
+        f"SELECT row_group_num_rows FROM parquet_metadata({sql_path(path)}) "
+        "WHERE path_in_schema = ? ORDER BY row_group_id",
         [d.key],
     ).fetchall()
-    if groups and all(lo is not None and hi is not None for _, lo, hi in groups):
-        return [(d.name, day, n, lo, hi) for n, lo, hi in groups]
-    n, lo, hi = con.execute(  # no statistics (all NULL keys, or strings too long for them)
-        f"SELECT count(*), min({d.key}), max({d.key}) FROM read_parquet({sql_path(path)})"
-    ).fetchone()
-    return [(d.name, day, n, lo, hi)] if n and lo is not None else []
+    starts, at = [], 0
+    for (n,) in groups:
+        starts.append(at)
+        at += n
+    if not starts:
+        return []
+    bounds = "(VALUES " + ", ".join(f"({s})" for s in starts) + ") b(start)"
+    rows = con.execute(
+        f"""SELECT count(*), min(k), max(k) FROM (
+                SELECT r.k, {SERIES.format(k="r.k")} AS series, b.start
+                FROM (SELECT {d.key} AS k, file_row_number AS i
+                      FROM read_parquet({sql_path(path)}, file_row_number = true)) r
+                ASOF JOIN {bounds} ON r.i >= b.start
+                WHERE r.k IS NOT NULL)
+            GROUP BY start, series ORDER BY start, series"""
+    ).fetchall()
+    return [(d.name, day, n, lo, hi) for n, lo, hi in rows]
 
 
 MAX_LITERAL_KEYS = 20_000
@@ -263,3 +281,18 @@ def write_state(con, version: Path) -> None:
         f"COPY (SELECT * FROM next_catalog ORDER BY kind, day) "
         f"TO {sql_path(state_file(version, CATALOG))} ({lake.PARQUET})"
     )
+
+
+def rebuild_catalogs(con, versions: list[tuple[dt.date, Path]]) -> None:
+    """Write every version's history catalog afresh from the delta files of its date and all
+    earlier ones (`versions`: (date, version) of consecutive published dates). For lakes made
+    by other means than runs (the lookup benchmark's synthesized year); a run writes its own."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rebuilt_catalog AS {_typed_empty(CATALOG)}")
+    for day, version in sorted(versions):
+        rows = [r for d in DELTAS for r in catalog_rows(con, state_file(version, d.name), d, day)]
+        if rows:
+            con.executemany("INSERT INTO rebuilt_catalog VALUES (?, ?, ?, ?, ?)", rows)
+        con.execute(
+            f"COPY (SELECT * FROM rebuilt_catalog ORDER BY kind, day) "
+            f"TO {sql_path(state_file(version, CATALOG))} ({lake.PARQUET})"
+        )

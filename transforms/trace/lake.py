@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 
 from transforms import publish
@@ -29,20 +33,145 @@ def is_in(column: str, values) -> str:
     return f"{column} IN ({', '.join(map(lit, vals))})" if vals else "false"
 
 
+class FileCache:
+    """Small published Parquet files held in a long-lived connection (the lookup service's),
+    so a lookup reads them from memory instead of opening them again.
+
+    Files of one table with the same columns share one DuckDB table (a *family*), each file's
+    rows tagged with an integer `_fid`: a read over twenty dates is one scan of one table,
+    where twenty tables (or twenty files) would each cost their own scan set-up, the larger
+    part of a small lookup's time. A version folder never changes (a re-run publishes a new
+    one), so a file's rows are good for as long as they are kept. Past `max_rows` the least
+    recently used files are dropped, but none used in the last `idle_s` seconds (a lookup
+    that holds its id may still be reading it)."""
+
+    def __init__(self, max_rows: int = 4_000_000, max_file: int = 16 << 20, idle_s: float = 60):
+        self.max_rows, self.max_file, self.idle_s = max_rows, max_file, idle_s
+        self._files: OrderedDict[str, list] = OrderedDict()  # path -> [family, fid, rows, used]
+        self._families: dict[tuple, _Family] = {}
+        self._rows = 0
+        self._next_id = 0
+        self._lock = threading.Lock()
+
+    def tables(self, con, files: list[Path]) -> tuple[list[tuple[_Family, list[int]]], dict]:
+        """Each family the files are in with their ids, and each id's place in `files`, the
+        files loaded on first use; None if one is too large to hold or gone."""
+        sizes = []
+        for f in files:
+            if str(f) in self._files:
+                sizes.append(0)
+                continue
+            try:
+                sizes.append(f.stat().st_size)
+            except OSError:
+                return None
+        if max(sizes) > self.max_file:
+            return None
+        now = time.monotonic()
+        groups: dict[str, tuple[_Family, list[int]]] = {}
+        at: dict[int, int] = {}
+        with self._lock:
+            for i, f in enumerate(files):
+                entry = self._files.get(str(f)) or self._load(con, f, now)
+                entry[3] = now
+                self._files.move_to_end(str(f))
+                family = entry[0]
+                groups.setdefault(family.name, (family, []))[1].append(entry[1])
+                at.setdefault(entry[1], i)
+            self._evict(con, now)
+        return list(groups.values()), at
+
+    def columns(self, files: list[Path]) -> set[str] | None:
+        """The columns of the files if every one is held (else None)."""
+        entries = [self._files.get(str(f)) for f in files]
+        if not all(entries):
+            return None
+        return set().union(*(e[0].columns for e in entries))
+
+    def _load(self, con, f: Path, now: float) -> list:
+        rel = f"read_parquet({sql_path(f)}, hive_partitioning=false, filename = '_file')"
+        described = con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()
+        signature = (_table_of(f), tuple((r[0], r[1]) for r in described))
+        family = self._families.get(signature)
+        if family is None:
+            family = _Family(f"lake_cache_{len(self._families)}", [r[0] for r in described])
+            con.execute(
+                f"CREATE OR REPLACE TABLE {family.name} AS "
+                f"SELECT *, 0::INTEGER AS _fid FROM {rel} WITH NO DATA"
+            )
+            self._families[signature] = family
+        fid = self._next_id
+        self._next_id += 1
+        con.execute(f"INSERT INTO {family.name} SELECT *, {fid} FROM {rel}")
+        rows = con.execute(f"SELECT count(*) FROM {family.name} WHERE _fid = {fid}").fetchone()[0]
+        entry = [family, fid, rows, now]
+        self._files[str(f)] = entry
+        self._rows += rows
+        return entry
+
+    def _evict(self, con, now: float) -> None:
+        for key, (family, fid, rows, used) in list(self._files.items()):
+            if self._rows <= self.max_rows or now - used < self.idle_s:
+                break
+            con.execute(f"DELETE FROM {family.name} WHERE _fid = {fid}")
+            del self._files[key]
+            self._rows -= rows
+
+
+class _Family:
+    def __init__(self, name: str, columns: list[str]):
+        self.name, self.columns = name, columns
+
+
+def _table_of(f: Path) -> str:
+    """The lake table a published file belongs to: its folder, or the one above a
+    `source=...` partition; a state file by its own name."""
+    parent = f.parent
+    if parent.name.startswith("source="):
+        parent = parent.parent
+    return f"{parent.name}/{f.stem}" if parent.name == "state" else parent.name
+
+
+class Versions(Mapping):
+    """The published versions up to the report date, each resolved when first asked for: a
+    lookup reads a handful of a year's dates, and resolving them all costs more."""
+
+    def __init__(self, days: list[dt.date], resolve):
+        self._days, self._resolve, self._found = days, resolve, {}
+        self._known = set(days)
+
+    def __getitem__(self, d: dt.date) -> Path:
+        if d not in self._known:
+            raise KeyError(d)
+        if d not in self._found:
+            self._found[d] = self._resolve(d)
+        if self._found[d] is None:
+            raise KeyError(d)
+        return self._found[d]
+
+    def __contains__(self, d) -> bool:
+        return d in self._known
+
+    def __iter__(self):
+        return iter(self._days)
+
+    def __len__(self) -> int:
+        return len(self._days)
+
+
 class Lake:
     """The published versions up to the report date, read by explicit file lists.
 
     `con`: a DuckDB connection to share (a long-running service keeps one); the lake reads
     through a cursor of it, closed with the lake. Without it the lake opens its own."""
 
-    def __init__(self, config: Config, day: dt.date, con=None):
+    def __init__(self, config: Config, day: dt.date, con=None, cache: FileCache | None = None):
         self.config, self.day = config, day
-        self.versions: dict[dt.date, Path] = {}
         self._links: dict[dt.date, str] = {}  # what each `current/D` pointed at
         pointers = Path(os.path.realpath(publish.pointer(config, day).parent))
-        for d in publish.published_days(config):
-            if d <= day and (version := self._resolve(pointers, d)) is not None:
-                self.versions[d] = version
+        days = [d for d in publish.published_days(config) if d <= day]
+        self.versions = Versions(days, lambda d: self._resolve(pointers, d))
+        self.cache = cache
         if con is None:
             self.con = connect(config.memory_limit, config.threads)
         else:
@@ -107,6 +236,9 @@ class Lake:
     def columns(self, files: list[Path]) -> set[str]:
         if not files:
             return set()
+        held = self.cache.columns(files) if self.cache else None
+        if held is not None:
+            return held - {"_file"}
         listed = ", ".join(sql_path(f) for f in files)
         rel = f"read_parquet([{listed}], hive_partitioning=false, union_by_name=true)"
         return {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
@@ -116,15 +248,28 @@ class Lake:
         if not dated:
             return []
         by_name = {str(f): d for d, f in dated}
-        listed = ", ".join(sql_path(f) for _, f in dated)
-        cur = self.con.execute(
-            f"SELECT * FROM read_parquet([{listed}], hive_partitioning=false, union_by_name=true, "
-            f"filename = '_file') WHERE {where}"
-        )
+        cached = self.cache.tables(self.con, [f for _, f in dated]) if self.cache else None
+        if cached:
+            cached, at = cached
+            sql = " UNION ALL BY NAME ".join(
+                f"SELECT * FROM {family.name} WHERE _fid IN ({', '.join(map(str, ids))}) "
+                f"AND ({where})"
+                for family, ids in cached
+            )
+        else:
+            listed = ", ".join(sql_path(f) for _, f in dated)
+            sql = (
+                f"SELECT * FROM read_parquet([{listed}], hive_partitioning=false, "
+                f"union_by_name=true, filename = '_file') WHERE {where}"
+            )
+        cur = self.con.execute(sql)
         self.queries += 1
         self.files_read += len(dated)
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        if cached:  # in the order of `dated`, as read_parquet gives them (a scan keeps the
+            # order rows were inserted in, so a file's rows are in their order)
+            rows.sort(key=lambda r: at[r.pop("_fid")])
         for row in rows:
             row["_date"] = by_name.get(row["_file"])
         return rows
@@ -140,13 +285,11 @@ class Lake:
         path = self.state_file("catalog", self.day)
         if path is None:
             return None
-        found = self.con.execute(
-            f"SELECT day FROM read_parquet({sql_path(path)}) "
-            "WHERE kind = ? AND ? BETWEEN min_key AND max_key ORDER BY day DESC",
-            [name, key],
-        ).fetchall()
-        self.queries += 1
-        return [d for (d,) in found if d in self.versions]
+        rows = self.read(
+            [(self.day, path)], f"kind = {lit(name)} AND {lit(key)} BETWEEN min_key AND max_key"
+        )
+        found = sorted({r["day"] for r in rows}, reverse=True)
+        return [d for d in found if d in self.versions]
 
     def delta(self, name: str, where: str, key: str | None = None) -> list[dict]:
         """The newest delta rows matching `where`: dates newest first, DELTA_CHUNK per query.
@@ -161,11 +304,14 @@ class Lake:
                 return sorted(rows, key=lambda r: r["_date"], reverse=True)
         return []
 
-    def delta_since(self, name: str, since: dt.date, where: str) -> list[dict]:
-        """Every delta row matching `where` of the dates from `since` on, in one query."""
-        dated = [
-            (d, p) for d in sorted(self.versions) if d >= since and (p := self.state_file(name, d))
-        ]
+    def delta_since(
+        self, name: str, since: dt.date, where: str, key: str | None = None
+    ) -> list[dict]:
+        """Every delta row matching `where` of the dates from `since` on, in one query (with
+        `key`, of the dates the history catalog says can hold it)."""
+        listed = self.catalog_days(name, key) if key is not None else None
+        days = sorted(listed) if listed is not None else sorted(self.versions)
+        dated = [(d, p) for d in days if d >= since and (p := self.state_file(name, d))]
         return self.read(dated, where)
 
     def window(self, table: str, lo: dt.date, hi: dt.date, where: str) -> list[dict]:

@@ -14,7 +14,7 @@ from transforms.errors import UsageError
 
 from .exceptions import apply_exceptions, read_exceptions
 from .hops import debit_hops, debits, masks, order_hop, refund_hops, sibling_hops
-from .lake import Lake, as_date, deliveries, is_in, lit
+from .lake import FileCache, Lake, as_date, deliveries, is_in, lit
 from .locate import DEFAULT_DAYS, locate, report_date, settled_note
 from .model import (
     DIFFERS,
@@ -43,9 +43,11 @@ def trace(
     day: dt.date | None = None,
     days: int = DEFAULT_DAYS,
     con: duckdb.DuckDBPyConnection | None = None,
+    cache: FileCache | None = None,
 ) -> TraceResult:
     """Every hop of the repayment(s) KEY names, as of report date `day` (default: the latest).
-    `con`: a DuckDB connection to read through (the lookup service shares one)."""
+    `con`: a DuckDB connection to read through (the lookup service shares one), `cache` the
+    small files it holds in it."""
     key = (key or "").strip()
     if not key:
         raise UsageError("trace: expected an order_no, channel_txn_id or borrower_id")
@@ -53,7 +55,7 @@ def trace(
         raise UsageError(f"trace: --days expected a positive number of days, found {days}")
     started = time.perf_counter()
     for _ in range(READ_ATTEMPTS):
-        lake = Lake(config, report_date(config, day), con)
+        lake = Lake(config, report_date(config, day), con, cache)
         try:
             kind, anchors = locate(lake, key, days)
             traces = [_trace_order(lake, a) for a in anchors]
@@ -181,7 +183,7 @@ def _late_refunds(lake: Lake, order_no: str, known: set[str], since: dt.date):
     """Refunds of the order that left play outside its window. The `refunds` deltas (sorted by
     orig_order_no, so pruned) name them; the order_keys and txn_keys deltas of the date they
     left play give their rows with file and line. Layouts without `refunds` deltas: none."""
-    hits = lake.delta_since("refunds", since, f"orig_order_no = {lit(order_no)}")
+    hits = lake.delta_since("refunds", since, f"orig_order_no = {lit(order_no)}", order_no)
     by_day: dict[dt.date, set[str]] = {}
     for h in hits:
         if h["order_no"] not in known:
