@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS := 4
 
-.PHONY: setup demo serve test lint format check goldens bench clean
+.PHONY: setup demo serve web test lint format check goldens bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,12 @@ CONFIG ?= data/demo/recon.toml
 serve: $(STAMP)
 	@test -f $(CONFIG) || $(BIN)/recon demo --out data/demo
 	$(BIN)/recon serve --config $(CONFIG)
+
+# The lookup service (recon web) on http://127.0.0.1:8750/; make web CONFIG=path/to/recon.toml.
+# Create a token first: .venv/bin/recon web-token add NAME --role service --config $(CONFIG)
+web: $(STAMP)
+	@test -f $(CONFIG) || $(BIN)/recon demo --out data/demo
+	$(BIN)/recon web --config $(CONFIG)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

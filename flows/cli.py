@@ -23,6 +23,7 @@ MIN_GENERATED_DAYS = 3  # injected differences must age past their pending windo
 README = Path(__file__).resolve().parent.parent / "README.md"
 PROGRESS_DELAY = 2.0  # seconds before a terminal shows the progress line
 SCHEDULER_TIMEOUT = "10s"  # how long --dask-address may take to answer
+LOADED: dict[str, Path] = {}  # the data_dir of the configuration this command loaded
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -143,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="log the wall time of every phase to stderr"
     )
     r.add_argument(
+        "--allow-future",
+        action="store_true",
+        help="run a date after today (in the config's time zone) anyway: without it such a run "
+        "exits 2 saying how many dates it would create (for tests and fake clocks)",
+    )
+    r.add_argument(
         "--wait",
         type=_seconds,
         default=0,
@@ -191,11 +198,25 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--config", type=Path, required=True, help="the recon.toml file")
     v.add_argument(
         "--action",
-        required=True,
+        default=None,
         help="REFUNDED | CREDITED | WRITTEN_OFF | FALSE_POSITIVE | MATCHED_MANUALLY",
     )
     v.add_argument("--by", required=True, help="who decided (处理人)")
-    v.add_argument("--note", default="", help="what was done (处理说明)")
+    v.add_argument(
+        "--note", default="", help="what was done (处理说明); why, with --supersede or --revoke"
+    )
+    fix = v.add_mutually_exclusive_group()
+    fix.add_argument(
+        "--supersede",
+        action="store_true",
+        help="correct a decision recorded in error: --action replaces the one in force "
+        "(appended; the earlier record is kept)",
+    )
+    fix.add_argument(
+        "--revoke",
+        action="store_true",
+        help="withdraw the decision in force (appended as REVOKED): the exception is OPEN again",
+    )
     v.add_argument("--ref", default=None, help="the counterpart's ref, for MATCHED_MANUALLY")
     v.add_argument(
         "--date",
@@ -203,6 +224,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the report the decision is taken on, and its effective date (default: the latest)",
     )
+
+    x = command(
+        "withdraw",
+        "take back published report dates created by mistake (the last ones published), kept "
+        "in the audit trail",
+    )
+    x.add_argument("--config", type=Path, required=True, help="the recon.toml file")
+    x.add_argument("--date", type=_date, required=True, help="first date to withdraw")
+    x.add_argument(
+        "--to",
+        type=_date,
+        default=None,
+        help="last date to withdraw (default: --date); no published date may come after it",
+    )
+    x.add_argument("--by", required=True, help="who withdraws them")
+    x.add_argument("--reason", required=True, help="why (kept in the audit trail)")
 
     s = command(
         "serve",
@@ -217,6 +254,35 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: [schedule] cron, else 30 10 * * *)",
     )
     _runner_options(s, workers=False)
+
+    w = command(
+        "web",
+        "the lookup service for customer service and the bot: GET /api/v1/trace?key=KEY "
+        "and a page, bearer tokens, every lookup audited (README: Lookup service)",
+    )
+    w.add_argument("--config", type=Path, required=True, help="the recon.toml file")
+    w.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    w.add_argument("--port", type=int, default=8750, help="port to listen on")
+    w.add_argument(
+        "--rate-limit",
+        type=_whole(0),
+        default=120,
+        metavar="N",
+        help="requests a minute per token (0: no limit)",
+    )
+
+    wt = command("web-token", "create, revoke or list the bearer tokens of `recon web`")
+    wt_sub = wt.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    wt_add = wt_sub.add_parser(
+        "add", help="create a token for NAME and print it (once: only its hash is kept)"
+    )
+    wt_add.add_argument("name", help="who uses it: a person or a system (e.g. bot-1)")
+    wt_add.add_argument("--role", required=True, choices=("service", "finance"))
+    wt_revoke = wt_sub.add_parser("revoke", help="revoke NAME's token; it stops working at once")
+    wt_revoke.add_argument("name")
+    wt_list = wt_sub.add_parser("list", help="names, roles and creation times (nothing secret)")
+    for p in (wt_add, wt_revoke, wt_list):
+        p.add_argument("--config", type=Path, required=True, help="the recon.toml file")
 
     sub.add_parser(  # its options are parsed by bench/run.py: `recon bench --help`
         "bench", add_help=False, help="the performance benchmark (SPEC §9); see recon bench --help"
@@ -324,7 +390,9 @@ def load_config(path: Path, check_folders: bool = True):
     if path.is_dir():
         raise ConfigError(path, "(file)", "is a folder; expected the recon.toml file")
     try:
-        return load(path, check_folders=check_folders)
+        config = load(path, check_folders=check_folders)
+        LOADED["data_dir"] = config.data_dir  # named by an operating error (a full disk)
+        return config
     except UnicodeDecodeError as exc:
         raise ConfigError(path, "(file)", f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
@@ -466,6 +534,7 @@ def check_out_folder(out: Path) -> None:
 
 
 def cmd_run(args) -> int:
+    from transforms.future import check_not_future
     from transforms.pipeline import run_range
 
     check_runner(args)
@@ -473,6 +542,7 @@ def cmd_run(args) -> int:
     start, end = args.date, args.to or args.date
     check_folders(config)
     check_range(config, start, end)
+    check_not_future(config, start, end, allow=args.allow_future)
     requested = requested_days(start, end)
     warn_missing_folders(config, requested)
     with console(args, config):
@@ -487,7 +557,7 @@ def cmd_run(args) -> int:
         else:
             results = run_range(config, start, end, wait_seconds=args.wait)
     warn_missing_folders(config, [r.report_date for r in results if r.report_date not in requested])
-    print_results(results)
+    print_results(results, unclaimed=unclaimed_lines(config, results))
     return report_file_errors(results)
 
 
@@ -612,16 +682,57 @@ def cmd_resolve(args) -> int:
     from transforms import resolutions
     from transforms.errors import UsageError
 
+    if args.revoke == (args.action is not None):
+        raise UsageError(
+            "resolve: --action A records a decision (with --supersede, corrects the one in "
+            "force); --revoke withdraws it: expected exactly one of --action and --revoke"
+        )
     config = load_config(args.config)
-    action = resolutions.parse_action(args.action) or args.action
-    decision = resolutions.Decision(args.exception_id, action, args.note, args.by, args.ref)
+    if args.revoke:
+        action = resolutions.REVOKED
+    else:
+        action = resolutions.parse_action(args.action) or args.action
+    decision = resolutions.Decision(
+        args.exception_id, action, args.note, args.by, args.ref, supersede=args.supersede
+    )
     [verdict] = resolutions.record(config, [decision], args.date)
     if verdict.outcome == "rejected":
         raise UsageError(f"resolve {args.exception_id}: {verdict.reason}")
     if verdict.outcome == "unchanged":
         print(f"{args.exception_id}: {verdict.reason}; nothing recorded")
+    elif args.revoke:
+        print(
+            f"{args.exception_id}: revoked {verdict.reason}; `recon run` recomputes from that "
+            "date and shows the exception without it"
+        )
+    elif args.supersede:
+        print(
+            f"{args.exception_id}: recorded {action} in place of {verdict.reason}; `recon run` "
+            "recomputes from that date and shows it RESOLVED as corrected"
+        )
     else:
         print(f"{args.exception_id}: recorded {action}; `recon run` shows it RESOLVED")
+    return 0
+
+
+def cmd_withdraw(args) -> int:
+    from transforms.withdraw import withdraw
+
+    config = load_config(args.config)
+    done = withdraw(config, args.date, args.to or args.date, args.by, args.reason)
+    first, last = done.dates[0], done.dates[-1]
+    span = f"{first}" if first == last else f"{first} .. {last}"
+    print(
+        f"withdrew {len(done.dates)} published report date{'s' if len(done.dates) > 1 else ''} "
+        f"{span}: their lake partitions, workbooks and remediation files are gone; `recon run` "
+        f"computes them again if asked"
+    )
+    if done.decisions:
+        print(
+            f"{done.decisions} finance decision(s) effective on them stay recorded (they apply "
+            "when those dates are computed again; `recon resolve ID --revoke` withdraws one)"
+        )
+    print(f"audit:      {done.audit}")
     return 0
 
 
@@ -644,94 +755,62 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_web(args) -> int:
+    from transforms.web import serve
+
+    serve(load_config(args.config), args.host, args.port, args.rate_limit)
+    return 0
+
+
+def cmd_web_token(args) -> int:
+    from transforms.web import tokens
+
+    config = load_config(args.config)
+    where = tokens.store_path(config.data_dir)
+    if args.token_command == "add":
+        token = tokens.add(config, args.name, args.role)
+        print(token)
+        print(
+            f"token of {args.name} ({args.role}): shown this once; only its salted hash is kept "
+            f"in {where}",
+            file=sys.stderr,
+        )
+    elif args.token_command == "revoke":
+        tokens.revoke(config, args.name)
+        print(f"revoked the token of {args.name}")
+    else:
+        for t in tokens.listing(config):
+            print(f"{t['name']}  {t['role']}  created {t['created_at']}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- output
 
 
-def summary_table(results) -> str:
-    types = sorted({t for r in results for t in r.counts})
-    header = ["report_date"] + types + ["OPEN", "PENDING", "CLEARED"]
-    rows = [
-        [r.report_date.isoformat()]
-        + [str(r.counts.get(t, 0)) for t in types]
-        + [str(sum(r.counts.values())), str(r.pending), str(r.cleared)]
-        for r in results
-    ]
-    return _table(header, rows)
+# The rendering is shared with the Prefect flow's logs and artifacts (reports/console.py).
+from reports.console import (  # noqa: E402
+    closing_summary,
+    money_by_type,  # noqa: F401  (imported from here by tests)
+    summary_table,
+    workbook_lines,
+)
 
 
-def _table(header: list[str], rows: list[list[str]], left: int = 0) -> str:
-    """Columns right-aligned, except the first `left` ones."""
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+def unclaimed_lines(config, results) -> str:
+    """Every file of a computed date's folder that no source claims: its rows are not read."""
+    from transforms.ledger import unclaimed_files
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i < left else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+    lines = []
+    for r in results:
+        for u in unclaimed_files(config, r.report_date):
+            lines.append(f"{r.report_date}: unclaimed {u.file_name}: {u.detail}")
+    return "\n".join(lines)
 
 
-def workbook_lines(results) -> str:
-    """One line per computed date: its OPEN and PENDING counts and its workbook."""
-    opened = [str(sum(r.counts.values())) for r in results]
-    pending = [str(r.pending) for r in results]
-    wo = max((len(s) for s in opened), default=1)
-    wp = max((len(s) for s in pending), default=1)
-    return "\n".join(
-        f"{r.report_date}  OPEN {o:>{wo}}  PENDING {p:>{wp}}  {r.workbook}"
-        for r, o, p in zip(results, opened, pending, strict=True)
-    )
-
-
-def money_by_type(path: Path) -> dict[tuple[str, str], tuple[int, object]]:
-    """(status, exception_type) -> (count, money at stake) of one date's exceptions Parquet.
-    Money is `money_at_stake`, or abs(diff_amount) where that column does not exist."""
-    import duckdb
-
-    from transforms.duck import sql_path
-
-    con = duckdb.connect()
-    try:
-        relation = f"read_parquet({sql_path(path)})"
-        cols = {c[0] for c in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
-        money = "money_at_stake" if "money_at_stake" in cols else "abs(diff_amount)"
-        rows = con.execute(
-            f"SELECT status, exception_type, count(*), sum({money}) FROM {relation} "
-            "WHERE status IN ('OPEN', 'PENDING') GROUP BY ALL"
-        ).fetchall()
-    finally:
-        con.close()
-    return {(status, t): (n, amount) for status, t, n, amount in rows}
-
-
-def _money(amount) -> str:
-    return "-" if amount is None else f"{amount:,.2f}"
-
-
-def closing_summary(result) -> str:
-    """Counts and money at stake per exception type, OPEN and PENDING, on the last date."""
-    if result.exceptions_path is None or not Path(result.exceptions_path).exists():
-        return ""
-    found = money_by_type(Path(result.exceptions_path))
-    types = sorted({t for _, t in found})
-    if not types:
-        return f"{result.report_date}: no open or pending exceptions"
-
-    def cells(status: str, keys: list[str]) -> list[str]:
-        n = sum(found.get((status, t), (0, None))[0] for t in keys)
-        amounts = [a for t in keys if (a := found.get((status, t), (0, None))[1]) is not None]
-        return [str(n), _money(sum(amounts) if amounts else None) if n else "-"]
-
-    rows = [[t, *cells("OPEN", [t]), *cells("PENDING", [t])] for t in types]
-    rows.append(["total", *cells("OPEN", types), *cells("PENDING", types)])
-    header = [f"on {result.report_date}", "OPEN", "money at stake", "PENDING", "money at stake"]
-    return _table(header, rows, left=1)
-
-
-def print_results(results, *notes: str) -> None:
+def print_results(results, *notes: str, unclaimed: str = "") -> None:
     """The summary table, why extra dates were computed, one line per date with its
-    workbook, the closing counts and money per type, `notes`, and the last workbook."""
+    workbook, the files no source claims, the closing counts and money per type, `notes`,
+    and the last workbook."""
     if not results:
         print("nothing to compute")
         return
@@ -739,6 +818,9 @@ def print_results(results, *notes: str) -> None:
     print_recomputed(results)
     print()
     print(workbook_lines(results))
+    if unclaimed:
+        print()
+        print(unclaimed)
     closing = closing_summary(results[-1])
     if closing:
         print()
@@ -769,7 +851,10 @@ COMMANDS = {
     "inspect": cmd_inspect,
     "trace": cmd_trace,
     "resolve": cmd_resolve,
+    "withdraw": cmd_withdraw,
     "serve": cmd_serve,
+    "web": cmd_web,
+    "web-token": cmd_web_token,
 }
 
 
@@ -779,18 +864,43 @@ def main(argv: list[str] | None = None) -> int:
         from bench.run import main as bench_main
 
         return bench_main(argv[1:])
+    from transforms import publish
+
+    publish.COMMAND_LINE[:] = ["recon", *argv]  # named by the lock and the audit trail
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
         return exc.code if isinstance(exc.code, int) else 0
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except ReconError as exc:  # UsageError, ConfigError, InputFileError, ...: the user's to fix
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `recon trace ... --json | head`: the reader had enough
+        _stdout_to_devnull()
+        return 141  # as a shell reports a command ended by SIGPIPE
+    except Exception as exc:
+        from transforms.errors import operating_error
+
+        found = operating_error(exc, LOADED.get("data_dir"))
+        if found is None:
+            raise  # a bug: the traceback is for us
+        print(f"error: {found}", file=sys.stderr)
+        return found.exit_code
+
+
+def _stdout_to_devnull() -> None:
+    """What is still buffered for the closed pipe goes nowhere (no second error at exit)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's capture)
+        pass
 
 
 if __name__ == "__main__":

@@ -22,11 +22,12 @@ from flows import settings
 
 settings.apply()
 
-from prefect import flow, task  # noqa: E402
+from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
+from reports import console  # noqa: E402
 from transforms import ingest, pipeline, publish  # noqa: E402
 from transforms.config import load_config  # noqa: E402
 from transforms.errors import UsageError  # noqa: E402
@@ -151,17 +152,20 @@ def reconcile_date(
 
 
 def publish_summary(result: pipeline.DateResult) -> None:
-    rows = [{"exception_type": t, "open": n} for t, n in sorted(result.counts.items())]
+    """What `recon run` prints about the date, in the flow run's logs (INFO; the files that
+    could not be read as warnings) and artifacts, for whoever reads the run in the UI."""
+    log = get_run_logger()
+    log.info(console.date_summary(result, errors=False))
+    for line in console.file_error_lines([result]):
+        log.warning(line)
     key = f"recon-summary-{result.report_date.isoformat()}"
     create_table_artifact(
-        rows or [{"exception_type": "-", "open": 0}], key=key, description="Open exceptions by type"
+        console.type_rows(result), key=key, description="OPEN and PENDING exceptions by type"
     )
-    stats = "\n".join(f"| {k} | {v} |" for k, v in result.stats.items())
     create_markdown_artifact(
-        f"# Reconciliation {result.report_date}\n\n| metric | value |\n|---|---|\n{stats}\n"
-        f"| pending | {result.pending} |\n| cleared today | {result.cleared} |\n\n"
-        f"Workbook: `{result.workbook}`\n",
+        console.date_markdown(result),
         key=f"{key}-report",
+        description=f"OPEN {sum(result.counts.values())}, workbook {result.workbook}",
     )
 
 
@@ -203,6 +207,8 @@ def reconcile(
             pipeline.drop_stages(stages.values())
             raise
         ledger.save()
+        if results:
+            get_run_logger().info(console.summary_table(results))
         return results
 
 

@@ -12,13 +12,19 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reports import i18n, labels
+from reports import i18n, labels, phrasebook
 from reports.masking import mask_borrower, mask_card, mask_details, mask_raws, mask_texts
 from reports.xlsx import Col
 
 
 def _h(locale: str):
     return lambda key: i18n.header(key, locale)
+
+
+def _said(locale: str, mask):
+    """A column of sentences the pipeline wrote: masked (on the English text, whose shape the
+    masking knows), then in the reader's language."""
+    return lambda values: i18n.sentences(mask(values), locale)
 
 
 def _type_label(locale: str):
@@ -46,7 +52,7 @@ def exception_context(locale: str) -> list[Col]:
         Col(h("expected"), "money", 14, "expected_amount"),
         Col(h("actual"), "money", 14, "actual_amount"),
         Col(h("diff"), "money", 14, "diff_amount"),
-        Col(h("detail"), "text", 50, "detail", bulk=mask_details),
+        Col(h("detail"), "text", 50, "detail", bulk=_said(locale, mask_details), fit=False),
         Col(h("action"), "text", 28, "exception_type", lambda c: labels.action_in(c, locale)),
         Col(h("file"), "text", 26, "file_name", bulk=mask_texts),
         Col(h("line"), "int", 7, "line_no"),
@@ -89,7 +95,7 @@ def resolved_cols(locale: str, zone: str) -> list[Col]:
             lambda c: labels.resolution_choice(c, locale),
         ),  # fmt: skip
         Col(h("resolution_ref"), "text", 22, "resolution_ref"),
-        Col(h("resolution_note"), "text", 36, "resolution_note", bulk=mask_texts),
+        Col(h("resolution_note"), "text", 36, "resolution_note", bulk=mask_texts, fit=False),
         Col(h("resolved_by"), "text", 10, "resolved_by"),
         Col(h("resolved_at"), "datetime", 16, "resolved_at", local),
         Col(h("resolution_id"), "text", 18, "resolution_id"),
@@ -150,8 +156,8 @@ def distribution_cols(locale: str) -> list[Col]:
         Col(h("received_amount"), "money", 15, "received_amount"),
         Col(h("received_bank_txn_ids"), "text", 24, "received_bank_txn_ids"),
         Col(h("diff"), "money", 14, "diff_amount"),
-        Col(h("settle_items"), "text", 40, "settle_items"),
-        Col(h("detail"), "text", 50, "detail", bulk=mask_texts),
+        Col(h("settle_items"), "text", 40, "settle_items", fit=False),
+        Col(h("detail"), "text", 50, "detail", bulk=_said(locale, mask_texts), fit=False),
     ]
 
 
@@ -161,8 +167,8 @@ def reject_cols(locale: str) -> list[Col]:
         Col(h("source"), "text", 14, "source"),
         Col(h("file"), "text", 30, "file_name", bulk=mask_texts),
         Col(h("line"), "int", 7, "line_no"),
-        Col(h("reason"), "text", 40, "reason", bulk=mask_texts),
-        Col(h("raw"), "text", 60, "raw", bulk=mask_raws),
+        Col(h("reason"), "text", 40, "reason", bulk=_said(locale, mask_texts), fit=False),
+        Col(h("raw"), "text", 60, "raw", bulk=mask_raws, fit=False),
         Col(h("file_sha256"), "text", 20, "file_sha256"),
     ]
 
@@ -186,14 +192,19 @@ def control_text(row: dict[str, Any], locale: str = "zh") -> str:
     return i18n.text("control_ok" if ok else "control_diff", locale)
 
 
+def _amount(value: Any) -> Any:
+    """A stated or computed total as finance reads it: 408.21000 as 408.21 (3.67086 stays)."""
+    return phrasebook.two_decimals(value) if isinstance(value, str) else value
+
+
 def checks_text(row: dict[str, Any], locale: str = "zh") -> str:
     return "; ".join(
         i18n.text(
             "check",
             locale,
-            name=c.get("name"),
-            stated=c.get("stated"),
-            computed=c.get("computed"),
+            name=i18n.sentence(c.get("name"), locale),
+            stated=_amount(c.get("stated")),
+            computed=_amount(c.get("computed")),
             verdict=i18n.text("control_ok" if c.get("ok") else "control_diff", locale),
         )
         for c in _checks(row)
@@ -231,9 +242,10 @@ def input_cols(locale: str, sheet: bool) -> list[Col]:
         cols.append(Col(h("debit_count"), "int", 9, "debit_count"))
     cols += [
         Col(h("debit_amount"), "money", 16, "debit_amount"),
+        Col(h("net_amount"), "money", 16, "net_amount"),
         Col(h("amount_total"), "money", 16, "amount_total"),
-        Col(h("checks"), "text", 60, None, checks),
-        Col(h("error"), "text", 40, "error", bulk=masked),
+        Col(h("checks"), "text", 60, None, checks, fit=False),
+        Col(h("error"), "text", 40, "error", bulk=_said(locale, masked), fit=False),
     ]
     if sheet:
         cols.append(Col(h("file_sha256"), "text", 20, "file_sha256"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from reports import labels
+from reports import labels, phrasebook
 
 LOCALES = ("zh", "en")
 
@@ -154,17 +154,33 @@ HEADERS: dict[str, tuple[str, str]] = {
     "control": ("控制总数", "control totals"),
     "checks": ("声明值与计算值", "stated vs computed"),
     "error": ("错误", "error"),
-    "amount_total": ("金额合计", "amount total"),
-    "credit_count": ("贷方笔数", "credits"),
-    "credit_amount": ("贷方金额(收入)", "credit amount (in)"),
-    "debit_count": ("借方笔数", "debits"),
-    "debit_amount": ("借方金额(支出)", "debit amount (out)"),
+    # a bank file: money in, money out, and the difference; a channel's or the platform's
+    # file: the sum of its transactions' amounts
+    "credit_count": ("收入笔数", "credits"),
+    "credit_amount": ("收入(贷方合计)", "in (credits)"),
+    "debit_count": ("支出笔数", "debits"),
+    "debit_amount": ("支出(借方合计)", "out (debits)"),
+    "net_amount": ("净额(收入-支出)", "net (in - out)"),
+    "amount_total": ("交易金额合计(渠道/平台)", "channel/platform total"),
 }
 
 
 def header(key: str, locale: str) -> str:
     zh, en = HEADERS[key]
     return en if locale == "en" else zh
+
+
+# ---------------------------------------------------------------------------- sentences
+
+
+def sentence(text: str | None, locale: str) -> str | None:
+    """A sentence the pipeline wrote in English (a detail, a reason, an error, a check), in the
+    reader's language: Chinese for "zh" (reports/phrasebook.py), as written for "en"."""
+    return phrasebook.translate(text) if locale == "zh" and text else text
+
+
+def sentences(values: list[str | None], locale: str) -> list[str | None]:
+    return phrasebook.translate_all(values) if locale == "zh" else values
 
 
 # ---------------------------------------------------------------------------- summary

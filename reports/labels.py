@@ -136,6 +136,7 @@ FILE_STATUS: dict[str, str] = {
     "ERROR": "出错",
     "MISSING": "未到",
     "DUPLICATE": "重复文件",  # byte-identical to a file delivered before: counted once
+    "UNCLAIMED": "无人认领",  # in the day folder, but no source's glob matches it: not read
 }
 
 

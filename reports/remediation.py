@@ -9,7 +9,6 @@ OPEN exceptions, so a resolved item is off them.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 from decimal import Decimal
@@ -19,7 +18,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 from xlsxwriter import Workbook
 
+from reports import i18n
 from reports.masking import mask_card, mask_detail
+from transforms import csvsafe
 from transforms.duck import sql_path
 
 LISTS = ("platform", "refunds", "claims", "corrections")
@@ -70,9 +71,12 @@ REFUND_COLUMNS = [
 ]
 
 
-def write_remediation(day: dt.date, lists: Path, out: Path, timezone: str) -> Path:
+def write_remediation(
+    day: dt.date, lists: Path, out: Path, timezone: str, locale: str = "zh"
+) -> Path:
     """From the lists' Parquet files in `lists/` write `out/` (workbook and 补单 CSV); times are
-    shown in the local `timezone`, as the platform export writes them."""
+    shown in the local `timezone`, as the platform export writes them, and the reasons in the
+    reader's language (`locale`)."""
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:
@@ -84,6 +88,11 @@ def write_remediation(day: dt.date, lists: Path, out: Path, timezone: str) -> Pa
         for key in ("created_at", "paid_at"):
             if isinstance(r.get(key), dt.datetime):
                 r[key] = r[key].astimezone(tz).replace(tzinfo=None)
+    for listed in rows.values():
+        for r in listed:
+            for key in ("reason", "action"):
+                if isinstance(r.get(key), str):
+                    r[key] = i18n.sentence(mask_detail(r[key]), locale)
     _write_platform_csv(rows["platform"], out / f"补单_platform_{day.isoformat()}.csv")
     path = out / f"remediation_{day.isoformat()}.xlsx"
     tmp = path.with_name(f".{path.name}.tmp")
@@ -117,7 +126,7 @@ def _rows(con, path: Path) -> list[dict]:
 
 def _write_platform_csv(rows: list[dict], path: Path) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
+        w = csvsafe.writer(f, lineterminator="\n")  # input text never becomes a formula
         w.writerow(PLATFORM_COLUMNS)
         for r in rows:
             w.writerow([_csv_value(r.get(c)) for c in PLATFORM_COLUMNS])

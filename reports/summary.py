@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from reports import i18n, labels
 from reports.columns import input_cols
-from reports.xlsx import Writer, batches
+from reports.xlsx import FIT_MAX, Writer, batches, display_width
 
 AGE_BUCKETS = [("0-1", 0, 1), ("2-3", 2, 3), ("4-7", 4, 7), ("8-30", 8, 30), (">30", 31, None)]
 WIDTHS = [30, 14, 16, 18, 14, 16, 30, 12, 14, 14, 16, 16, 60, 40]
@@ -158,6 +158,19 @@ def write_summary(
 
     for c, width in enumerate(WIDTHS):
         ws.set_column(c, c, width)
+    # Columns widen to show whole what must not be cut: codes, refs, file names, headers.
+    widths = dict(enumerate(WIDTHS))
+
+    def fit(col: int, text: Any) -> None:
+        if isinstance(text, str):
+            want = min(FIT_MAX, display_width(text))
+            widths[col] = max(widths.get(col, 0), want)
+
+    def header_row(row: int, texts: list[str]) -> None:
+        w.header_row(ws, row, texts)
+        for c, text in enumerate(texts):
+            fit(c, text)
+
     ws.freeze_panes(2, 0)
     ws.write_string(0, 0, t("title"), w.title)
     ws.write_string(1, 0, t("report_date"), w.bold)
@@ -191,8 +204,11 @@ def write_summary(
             else:
                 age, code, ref = head.oldest
                 w.cell(ws, r, 1, age, "int")
-                ws.write_string(r, 2, f"{type_name(code)} {code}" if locale == "zh" else code)
+                name = f"{type_name(code)} {code}" if locale == "zh" else code
+                ws.write_string(r, 2, name)
                 w.cell(ws, r, 3, ref, "text")
+                fit(2, name)
+                fit(3, ref)
             continue
         w.cell(ws, r, 1, value, kind, w.bold_money if kind == "money" else None)
         if note:
@@ -203,8 +219,8 @@ def write_summary(
     r += 2
     ws.write_string(r, 0, t("by_severity"), w.bold)
     r += 1
-    w.header_row(
-        ws, r, [i18n.header("severity", locale), t("count"), i18n.header("money_at_stake", locale)]
+    header_row(
+        r, [i18n.header("severity", locale), t("count"), i18n.header("money_at_stake", locale)]
     )
     for level, count, amount in _by_severity(con):
         r += 1
@@ -216,8 +232,7 @@ def write_summary(
     r += 2
     ws.write_string(r, 0, t("by_type"), w.bold)
     r += 1
-    w.header_row(
-        ws,
+    header_row(
         r,
         [
             i18n.header("type_label", locale),
@@ -238,6 +253,8 @@ def write_summary(
         w.cell(ws, r, 3, row.abs_diff, "money")
         w.cell(ws, r, 4, labels.severity(row.severity, locale), "text")
         ws.write_string(r, 5, row.code)
+        fit(0, type_name(row.code))
+        fit(5, row.code)
         ws.write_string(r, 6, labels.action_in(row.code, locale))
     non_empty = sum(1 for row in by_type if row.count)
     r += 1
@@ -252,7 +269,7 @@ def write_summary(
     r += 2
     ws.write_string(r, 0, t("ageing"), w.bold)
     r += 1
-    w.header_row(ws, r, [t("age_bucket"), t("count"), i18n.header("money_at_stake", locale)])
+    header_row(r, [t("age_bucket"), t("count"), i18n.header("money_at_stake", locale)])
     ageing = _ageing(con)
     for bucket, _, _ in AGE_BUCKETS:
         r += 1
@@ -268,7 +285,8 @@ def write_summary(
         for key, value in stats.items():
             r += 1
             ws.write_string(r, 0, i18n.stat_label(str(key), locale))
-            _stat_value(w, ws, r, 1, value)
+            shown = i18n.sentence(value, locale) if isinstance(value, str) else value
+            _stat_value(w, ws, r, 1, shown)
 
     # ------------------------------------------------------------------ chart, top right
     chart_end = headline_end
@@ -295,12 +313,14 @@ def write_summary(
     ws.write_string(r, 0, t("inputs"), w.bold)
     r += 1
     cols = input_cols(locale, sheet=False)
-    w.header_row(ws, r, [col.header for col in cols])
+    header_row(r, [col.header for col in cols])
     for batch in batches(con, "SELECT * FROM fls_x ORDER BY source, file_name"):
         for row in zip(*(col.values(batch) for col in cols), strict=True):
             r += 1
             for c, (col, value) in enumerate(zip(cols, row, strict=True)):
                 w.cell(ws, r, c, value, col.kind)
+                if col.fit:
+                    fit(c, value)
 
     # ------------------------------------------------------------------ split sheets
     r += 2
@@ -310,4 +330,7 @@ def write_summary(
     for sheet, more in w.splits.items():
         ws.write_string(r, 1, t("continues", sheet=sheet, more=", ".join(more)))
         r += 1
+    for c, width in widths.items():
+        if width != (WIDTHS[c] if c < len(WIDTHS) else None):
+            ws.set_column(c, c, width)
     return head

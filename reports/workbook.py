@@ -73,6 +73,9 @@ class ReportInputs:
     bank_lines: Path | None = None
     locale: str = "zh"
     timezone: str = "Asia/Shanghai"
+    # files of the day folder no source's glob matches (transforms.ledger.Unclaimed): listed
+    # on the inputs sheet and the summary, as UNCLAIMED, so their absent rows are seen
+    unclaimed: list = field(default_factory=list)
 
 
 def write_workbook(
@@ -107,11 +110,15 @@ def _load(con: duckdb.DuckDBPyConnection, report_date: dt.date, inputs: ReportIn
     view(con, "fls", inputs.files, CANONICAL["files"])
     view(con, "rej", inputs.rejects, CANONICAL["rejects"] + LINEAGE)
     view(con, "bnk", inputs.bank_lines, CANONICAL["bank_lines"] + LINEAGE)
-    # Each file with the credits and debits of its bank lines (NULL for other files).
+    # Each file with the credits, debits and net of its bank lines (NULL for other files). A
+    # bank file's amount_total (credits plus debits) is a figure nobody reads: left out.
     con.execute(
         """
         CREATE TEMP TABLE fls_x AS
-        SELECT f.*, b.credit_count, b.credit_amount, b.debit_count, b.debit_amount
+        SELECT f.* REPLACE (
+                   CASE WHEN b.file_name IS NULL THEN f.amount_total END AS amount_total),
+               b.credit_count, b.credit_amount, b.debit_count, b.debit_amount,
+               b.credit_amount - b.debit_amount AS net_amount
         FROM fls f
         LEFT JOIN (
             SELECT source, file_name, file_sha256,
@@ -124,6 +131,21 @@ def _load(con: duckdb.DuckDBPyConnection, report_date: dt.date, inputs: ReportIn
            AND (f.file_sha256 IS NULL OR b.file_sha256 IS NULL OR b.file_sha256 = f.file_sha256)
         """
     )
+    for u in inputs.unclaimed:
+        con.execute(
+            "INSERT INTO fls_x (file_name, format, status, error) VALUES (?, ?, 'UNCLAIMED', ?)",
+            [u.file_name, u.format, unclaimed_text(u, inputs.locale)],
+        )
+
+
+def unclaimed_text(u, locale: str) -> str:
+    """Why a file of the day folder has no rows in the reports, and what to do."""
+    if locale == "en":
+        return u.detail
+    return (
+        f"没有任何来源的 glob 匹配此文件，未读取（{u.size:,} 字节；{u.looks_like}）；"
+        "请把它写进某个来源的 glob，或移出当日文件夹"
+    )
 
 
 def _render(con, report_date: dt.date, inputs: ReportInputs, locale: str, path: Path) -> None:
@@ -134,7 +156,8 @@ def _render(con, report_date: dt.date, inputs: ReportInputs, locale: str, path: 
     def tab(sheet: str):
         return lambda part: i18n.sheet_tab(sheet, locale, part)
 
-    summary = w.add_sheet(tab("summary")(1))  # first sheet; written last, once splits are known
+    # The first sheet, written last (once splits are known); its title and date on every page.
+    summary = w.add_sheet(tab("summary")(1), title_rows=2)
     by_type = open_by_type(con)
     decisions = exception_cols(locale, decisions=True)
     for t in by_type:

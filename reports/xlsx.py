@@ -35,6 +35,9 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
 EDITABLE_FILL = "#FFF2CC"  # the decision columns: header and cells, for finance to fill in
+FIT_MAX = 50  # the widest a column grows to show its longest value (Excel width units)
+FILTER_BUTTON = 3  # room for the autofilter arrow beside a header
+A4 = 9  # XlsxWriter's paper code
 
 # Excel's day 0 is 1899-12-31 and it counts a 1900-02-29 that never was (serials > 59 are +1).
 _EXCEL_EPOCH_TO_1970 = (dt.date(1970, 1, 1) - dt.date(1899, 12, 31)).days
@@ -50,7 +53,9 @@ class Col:
     `bulk` maps a whole batch's column at once (e.g. masking, one regex pass for the column);
     with `field=None`, `fn` gets the whole row as a dict (for cells built from several fields).
     A "blank" column has a header and no cells (the decision columns to fill in); `choices`
-    puts a dropdown list on it; `editable` shades it.
+    puts a dropdown list on it; `editable` shades it. A text column widens (up to FIT_MAX) to
+    show its longest value whole, codes and file names above all; `fit=False` keeps the width
+    of a column of free text (details, raw lines), which may be cut.
     """
 
     header: str
@@ -62,6 +67,7 @@ class Col:
     choices: tuple[str, ...] = ()
     editable: bool = False
     prompt: tuple[str, str] | None = None  # (title, message) shown when a cell is selected
+    fit: bool = True
 
     def values(self, batch: _Batch) -> list[Any]:
         if self.kind == "blank":
@@ -73,6 +79,52 @@ class Col:
         if self.bulk is not None:
             values = self.bulk(values)
         return values if self.fn is None else list(map(self.fn, values))
+
+
+# ---------------------------------------------------------------------------- widths
+
+
+def display_width(text: str) -> float:
+    """The width of `text` in Excel's units (the width of a digit): CJK characters count two,
+    and a little is added for letters wider than digits (MISSING_ON_PLATFORM)."""
+    wide = 0 if text.isascii() else sum(1 for ch in text if ord(ch) >= 0x2E80)
+    return round((len(text) - wide) * 1.1 + 2 * wide + 1, 1)
+
+
+def longest_width(values: list[Any]) -> float:
+    """The display width of the widest text of a column's values (0 if none)."""
+    strs = [v for v in values if v.__class__ is str]
+    if not strs:
+        return 0
+    if "".join(strs).isascii():
+        return display_width(max(strs, key=len))
+    return max(map(display_width, set(strs)))
+
+
+class _Widths:
+    """The width of each column of a data sheet: its own, or more to show header and values."""
+
+    def __init__(self, cols: list[Col]):
+        self.cols = cols
+        self.widths = [
+            max(col.width, min(FIT_MAX, display_width(col.header) + FILTER_BUTTON)) for col in cols
+        ]
+
+    def see(self, values: list[list[Any]]) -> None:
+        for c, (col, vals) in enumerate(zip(self.cols, values, strict=True)):
+            if col.fit and col.kind == "text":
+                self.widths[c] = max(self.widths[c], min(FIT_MAX, longest_width(vals)))
+
+
+def page_setup(ws, title_rows: int = 1) -> None:
+    """Printable: landscape A4, one page wide, the first `title_rows` rows on every page, the
+    sheet's name and the page number in the footer."""
+    ws.set_landscape()
+    ws.set_paper(A4)
+    ws.fit_to_pages(1, 0)  # one page wide, as many pages long as it takes
+    ws.repeat_rows(0, title_rows - 1)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.set_footer("&L&A&R&P / &N")
 
 
 # ---------------------------------------------------------------------------- reading
@@ -241,12 +293,14 @@ class _XmlRows:
         self.formats = formats  # kind -> cell format: money, date, datetime
         self.last_row = 0  # 0-based index of the last data row written (0: none yet)
         self.last_cells = 0  # ... and of the last one that had any cell
+        self.widths = _Widths(cols)
 
     def write(self, batch: _Batch) -> None:
         """The batch's rows as rows last_row+1, last_row+2, ..."""
         if not self.last_row:
             self.ws._write_single_row(1)  # flush the header row, as writing row 1 would
         values = [self._values(col, batch) for col in self.cols]
+        self.widths.see(values)
         self._index_formats(values)
         first = self.last_row + 2  # 1-based row number of the batch's first row
         numbers = range(first, first + batch.size)
@@ -333,10 +387,12 @@ class _CellRows:
 
     def __init__(self, writer: Writer, ws, cols: list[Col]):
         self.writer, self.ws, self.cols, self.last_row = writer, ws, cols, 0
+        self.widths = _Widths(cols)
 
     def write(self, batch: _Batch) -> None:
         cell, ws = self.writer.cell, self.ws
         values = [col.values(batch) for col in self.cols]
+        self.widths.see(values)
         for i, row in enumerate(zip(*values, strict=True), start=self.last_row + 1):
             for c, (col, value) in enumerate(zip(self.cols, row, strict=True)):
                 cell(ws, i, c, value, col.kind)
@@ -379,14 +435,17 @@ class Writer:
         self.splits: dict[str, list[str]] = {}  # sheet -> its continuation sheets
         self._names: set[str] = set()  # sheet names taken, lower case (Excel ignores case)
 
-    def add_sheet(self, name: str):
-        """A new sheet named `name`, or a variant of it if a sheet already has that name."""
+    def add_sheet(self, name: str, title_rows: int = 1):
+        """A new sheet named `name`, or a variant of it if a sheet already has that name, set
+        up for printing with its first `title_rows` rows on every page."""
         unique, k = name, 1
         while unique.lower() in self._names:
             k += 1
             unique = f"{name[: 31 - len(str(k)) - 1]}~{k}"
         self._names.add(unique.lower())
-        return self.wb.add_worksheet(unique)
+        ws = self.wb.add_worksheet(unique)
+        page_setup(ws, title_rows)
+        return ws
 
     def cell(self, ws, row: int, col: int, value: Any, kind: str = "auto", fmt=None) -> None:
         if value is None:
@@ -451,10 +510,12 @@ class Writer:
             return _XmlRows(ws, cols, formats)
         return _CellRows(self, ws, cols)
 
-    @staticmethod
-    def _close_sheet(sheet: _XmlRows | _CellRows) -> None:
+    def _close_sheet(self, sheet: _XmlRows | _CellRows) -> None:
         sheet.finish()
         last = sheet.last_row
+        for c, (col, width) in enumerate(zip(sheet.cols, sheet.widths.widths, strict=True)):
+            if width != col.width:
+                sheet.ws.set_column(c, c, width, self.editable if col.editable else None)
         sheet.ws.autofilter(0, 0, last, len(sheet.cols) - 1)
         for c, col in enumerate(sheet.cols):
             if col.choices:

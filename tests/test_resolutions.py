@@ -167,3 +167,65 @@ def test_round_trip_through_the_report_workbook_itself(lake):
     assert all(after[eid][3] == "RESOLVED" for eid in decided)
     resolved = load_workbook(lake.reports / f"recon_{day}.xlsx", read_only=True)
     assert any(name.startswith("已处理") for name in resolved.sheetnames)
+
+
+def test_a_decision_recorded_in_error_is_superseded_or_revoked_append_only(lake, capsys):
+    from flows.cli import main
+
+    dup = pick(lake, "DUPLICATE_DEBIT")
+    args = ["resolve", dup[0], "--config", str(lake.path), "--by", "王芳"]
+    assert main([*args, "--action", "REFUNDED", "--note", "退款已发起"]) == 0
+    capsys.readouterr()
+    # A second decision without --supersede is refused, saying how to correct one.
+    assert main([*args, "--action", "WRITTEN_OFF", "--note", "核销"]) == 2
+    assert "--supersede" in capsys.readouterr().err
+    assert main([*args, "--action", "WRITTEN_OFF", "--supersede"]) == 2
+    assert "needs --note" in capsys.readouterr().err
+    assert main([*args, "--action", "WRITTEN_OFF", "--supersede", "--note", "误记为退款"]) == 0
+    assert "recorded WRITTEN_OFF in place of REFUNDED by 王芳" in capsys.readouterr().out
+    run_range(lake, DAYS[-1], DAYS[-1])
+    after = {r[0]: r for r in exceptions(lake, DAYS[-1])}
+    assert after[dup[0]][3:6] == ("RESOLVED", "WRITTEN_OFF", "王芳")
+    # Revoked: the exception is OPEN again on the next run; every record stays in the store.
+    assert main([*args, "--revoke", "--note", "尚未处理"]) == 0
+    assert "revoked WRITTEN_OFF by 王芳" in capsys.readouterr().out
+    results = run_range(lake, DAYS[-1], DAYS[-1])
+    assert results[0].reason.endswith("finance decisions recorded for this date")
+    assert {r[0]: r[3] for r in exceptions(lake, DAYS[-1])}[dup[0]] == "OPEN"
+    records = duckdb.sql(
+        f"SELECT action, supersedes IS NOT NULL, effective_date FROM ({resolutions.records_sql(lake)}) "
+        "ORDER BY resolved_at, action"
+    ).fetchall()
+    assert sorted(r[:2] for r in records) == [
+        ("REFUNDED", False),
+        ("REVOKED", True),
+        ("WRITTEN_OFF", True),
+    ]
+    assert {r[2] for r in records} == {DAYS[-1]}  # a correction applies where the decision did
+    # Nothing in force: nothing to revoke; a new decision is recorded as a first one.
+    assert main([*args, "--revoke", "--note", "again"]) == 2
+    assert "no decision in force" in capsys.readouterr().err
+    assert main([*args, "--action", "REFUNDED", "--revoke", "--note", "x"]) == 2
+    assert main([*args, "--note", "x"]) == 2
+    assert "exactly one of --action and --revoke" in capsys.readouterr().err
+    assert main([*args, "--action", "CREDITED", "--note", "补单"]) == 0
+
+
+def test_a_large_import_logs_a_summary_and_its_report_holds_every_line_as_text(lake, caplog):
+    folder = lake.resolutions_dir
+    folder.mkdir(parents=True)
+    lines = ["异常编号,处理结果,处理说明,处理人"]
+    lines += [f"bad{i:04d},REFUNDED,,王芳" for i in range(300)]
+    lines.append('"=HYPERLINK(""http://x"",""y"")",+1+1,,王芳')
+    (folder / "decisions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with caplog.at_level("INFO", logger="recon"):
+        run_range(lake, DAYS[-1], DAYS[-1])
+    logged = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(logged) <= resolutions.LOGGED_REJECTS + 2
+    assert "301 rejected" in logged[0] and "resolutions_import_" in logged[0]
+    assert logged[-1].startswith(f"  ... and {301 - resolutions.LOGGED_REJECTS} more")
+    [report] = lake.reports.glob("resolutions_import_*.csv")
+    with open(report, encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 301
+    assert rows[-1]["exception_id"] == '\'=HYPERLINK("http://x","y")'  # text, not a formula

@@ -1,4 +1,5 @@
 """At the end of a scheduled run: tell someone when a required file missed its deadline, when
+a file of the day folder matches no source's glob (its rows would be silently absent), when
 differences that harm borrowers appear, or when the money at risk passes the configured
 threshold. A generic JSON webhook (DingTalk and WeCom robots accept the same `text` message);
 nothing is sent when nothing is wrong or no webhook is configured."""
@@ -17,6 +18,7 @@ import duckdb
 
 from transforms.config import Config
 from transforms.duck import sql_path
+from transforms.ledger import unclaimed_files
 
 log = logging.getLogger("recon")
 TIMEOUT_SECONDS = 10
@@ -63,6 +65,13 @@ def evaluate(
     alert = Alert(report_date, workbook=workbook)
     if missed:
         alert.reasons.append(f"文件未到 files missing at the deadline: {', '.join(missed)}")
+    unclaimed = unclaimed_files(config, report_date)
+    if unclaimed:
+        listed = "; ".join(f"{u.file_name} ({u.size:,} bytes, {u.looks_like})" for u in unclaimed)
+        alert.reasons.append(
+            f"无人认领的文件 files no source's glob matches (not read) in "
+            f"{config.inbox / report_date.isoformat()}: {listed}"
+        )
     new_harm = _exceptions(
         exceptions, f"status = 'OPEN' AND severity = 1 AND first_seen = DATE '{report_date}'"
     )

@@ -378,6 +378,40 @@ def check_config_folders(config: Config) -> None:
             raise ConfigError(path, key, f"{existing} is a file{which}; expected a folder")
     if config.data_dir == config.inbox:
         raise ConfigError(path, "data_dir", "is the inbox; expected a folder of its own")
+    check_apart(config)
+
+
+# Folders of data_dir a run writes and cleans up: an inbox there would be written over.
+RUN_FOLDERS = ("lake", "reports", "current", "versions", "ledger", "audit")
+
+
+def check_apart(config: Config) -> None:
+    """data_dir outside the inbox (else the run reads its own lock file, ledger and workbooks
+    as deliveries), and the inbox not inside a folder the run writes."""
+    path = config.path
+    if config.data_dir.is_relative_to(config.inbox):
+        raise ConfigError(
+            path,
+            "data_dir",
+            f"{config.data_dir} is inside the inbox {config.inbox}; the run would read its own "
+            "files as deliveries: expected a folder outside the inbox",
+        )
+    written = [config.data_dir / name for name in RUN_FOLDERS] + [config.spill_dir]
+    for folder in written:
+        if config.inbox.is_relative_to(folder):
+            raise ConfigError(
+                path,
+                "inbox",
+                f"{config.inbox} is inside {folder}, which every run writes and cleans up; "
+                f"expected the inbox outside the data_dir {config.data_dir} (or in a folder "
+                "of it the run does not use)",
+            )
+    if config.spill_dir.is_relative_to(config.inbox):
+        raise ConfigError(
+            path,
+            "temp_directory",
+            f"{config.spill_dir} is inside the inbox {config.inbox}; expected a folder outside it",
+        )
 
 
 def parse_config(raw: dict, path: Path) -> Config:

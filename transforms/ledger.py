@@ -88,6 +88,66 @@ def planned_files(config: Config, day: dt.date) -> list[tuple[Source, Path | Non
     return plan
 
 
+# Names a file manager or an editor leaves in a folder: never a delivery, never listed.
+NOT_DELIVERIES = ("Thumbs.db", "desktop.ini", ".DS_Store")
+
+
+@dataclass(frozen=True)
+class Unclaimed:
+    """A file of a day folder that no source's glob matches: its rows are not read."""
+
+    file_name: str
+    size: int
+    format: str | None  # the format it was identified as, if any
+    looks_like: str  # what `recon inspect` would say about it
+
+    @property
+    def detail(self) -> str:
+        return (
+            f"matches no source's glob: not read ({self.size:,} bytes; {self.looks_like}); "
+            "name it in a source's glob, or move it out of the day folder"
+        )
+
+
+def unclaimed_files(config: Config, day: dt.date) -> list[Unclaimed]:
+    """Every file of the day folder that no source claims (hidden files and a file manager's
+    own files aside), with its size and identification."""
+    folder = day_folder(config, day)
+    if not folder.is_dir():
+        return []
+    claimed = {p.name for source in config.sources for p in source_files(config, source, day)}
+    found = []
+    for path in sorted(folder.iterdir()):
+        name = path.name
+        if name in claimed or name in NOT_DELIVERIES or name.startswith((".", "~$")):
+            continue
+        if not path.is_file():
+            continue
+        fmt, looks_like = identify_unclaimed(config, path)
+        found.append(Unclaimed(name, path.stat().st_size, fmt, looks_like))
+    return found
+
+
+def identify_unclaimed(config: Config, path: Path) -> tuple[str | None, str]:
+    """(format, sentence): the identification `recon inspect` prints, and which source has
+    that format (its glob is the likely thing to fix)."""
+    from transforms.errors import UnrecognizedFormat
+    from transforms.sources import FORMATS, get_format, identify
+
+    mapped = [get_format(name, config.mapped_formats) for name in config.mapped_formats]
+    try:
+        fmt, verdict = identify(path, [*FORMATS, *mapped])
+    except UnrecognizedFormat as exc:
+        hint = getattr(exc, "hint", None)
+        table = f"; {hint.split('; if it is')[0]}" if hint else ""
+        return None, f"no known format{table}"
+    except Exception as exc:  # a description only: a format's identify must not fail the run
+        return None, f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+    sources = [f"{s.name} ({s.glob})" for s in config.sources if s.format == fmt.name]
+    owner = f"; the format of source {', '.join(sources)}" if sources else ""
+    return fmt.name, f"looks like {fmt.name}: {verdict.reason}{owner}"
+
+
 def inbox_days(config: Config) -> list[dt.date]:
     days = []
     if config.inbox.is_dir():
@@ -198,8 +258,11 @@ class Ledger:
         ]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        pq.write_table(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA), tmp)
-        os.replace(tmp, self.path)
+        try:
+            pq.write_table(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA), tmp)
+            os.replace(tmp, self.path)
+        finally:  # a full disk leaves the old ledger, not a half-written file beside it
+            tmp.unlink(missing_ok=True)
 
 
 def _earlier_twin(found: list[Delivery], sha: str) -> bool:

@@ -174,7 +174,7 @@ def match_into(config: Config, day: dt.date, stage: Path, run_buckets=None) -> D
             for name in ("platform", "refunds", "claims", "corrections"):
                 con.execute(
                     f"COPY (SELECT * FROM remediation_{name} ORDER BY ALL) "
-                    f"TO {sql_path(lists / f'{name}.parquet')} (FORMAT parquet)"
+                    f"TO {sql_path(lists / f'{name}.parquet')} ({lake.PARQUET})"
                 )
             write_state(con, stage)
     finally:
@@ -189,7 +189,7 @@ def _copy(con, table: str, relation: str, order: str, stage: Path) -> None:
     target = stage / table / f"{table}.parquet"
     con.execute(
         f"COPY (SELECT {cols} FROM {relation} ORDER BY {order}) TO {sql_path(target)} "
-        "(FORMAT parquet)"
+        f"({lake.PARQUET})"
     )
 
 
@@ -239,6 +239,7 @@ def report_stats(con) -> dict[str, object]:
 def write_report(config: Config, result: DateResult, stage: Path) -> Path:
     from reports.remediation import write_remediation
     from reports.workbook import ReportInputs, write_workbook
+    from transforms.ledger import unclaimed_files
 
     day = result.report_date
     inputs = ReportInputs(
@@ -251,9 +252,14 @@ def write_report(config: Config, result: DateResult, stage: Path) -> Path:
         bank_lines=stage / "bank_lines" / "*" / "*.parquet",
         locale=config.locale,
         timezone=config.timezone,
+        unclaimed=unclaimed_files(config, day),
     )
     write_remediation(
-        day, stage / "remediation_lists", stage / publish.remediation_name(day), config.timezone
+        day,
+        stage / "remediation_lists",
+        stage / publish.remediation_name(day),
+        config.timezone,
+        config.locale,
     )
     return write_workbook(day, inputs, stage / publish.workbook_name(day))
 
@@ -357,20 +363,7 @@ def prepare(config: Config, start: dt.date, end: dt.date) -> tuple[Ledger, list[
     """Under the lock: clean up after crashed runs, refresh the ledger, plan the dates."""
     publish.clean_leftovers(config)
     with phase("import finance decisions"):
-        imported = resolutions.import_folder(config)
-    if imported:
-        counts = {
-            o: sum(v.outcome == o for v in imported) for o in ("accepted", "unchanged", "rejected")
-        }
-        log.warning(
-            "finance decisions imported from %s: %s (each line in %s/resolutions_import_*.csv)",
-            config.resolutions_dir,
-            ", ".join(f"{n} {o}" for o, n in counts.items() if n),
-            config.reports,
-        )
-    for v in imported:
-        level = logging.WARNING if v.outcome == "rejected" else logging.INFO
-        log.log(level, "  %s %s: %s %s", v.origin, v.exception_id, v.outcome, v.reason)
+        resolutions.import_folder(config)  # logs a summary; each line's verdict in its report
     ledger = Ledger(config)
     with phase("plan (ledger: stat every inbox file, hash the changed ones)"):
         todo = plan(config, start, end, ledger)

@@ -14,6 +14,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import shlex
 import shutil
 import socket
 import sys
@@ -29,6 +30,7 @@ MANIFEST = "MANIFEST.json"
 INPUT_TABLES = ("platform_orders", "channel_txns", "bank_lines", "rejects", "files")
 REPORT_TABLES = ("exceptions", "settlements", "distributions", "matches")
 STAGING_PREFIX = ".staging-"
+HOLDER_COMMAND_CHARS = 2000  # the lock records the holder's whole command, up to this
 
 
 class LockedError(ReconError):
@@ -95,20 +97,37 @@ def new_stage(config: Config, day: dt.date) -> Path:
 
 
 def publish(config: Config, day: dt.date, stage: Path, manifest: dict) -> Path:
-    """Seal the staged version and point `current/D` at it in one rename."""
+    """Seal the staged version and point `current/D` at it in one rename.
+
+    The stable paths are made first: they point through `current/D`, so for a new date they
+    lead nowhere until the rename, and a folder that cannot take them fails the date here,
+    before anything is visible (what this call made is taken back). A date is wholly visible
+    or not at all."""
     shutil.rmtree(stage / "_work", ignore_errors=True)
     (stage / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     _fsync_tree(stage)
+    created = ensure_links(config, day)
     version = stage.with_name(stage.name.removeprefix(STAGING_PREFIX))
-    os.rename(stage, version)
-    crash_point("publish")
-    old = current_version(config, day)
-    link = pointer(config, day)
-    link.parent.mkdir(parents=True, exist_ok=True)
-    tmp = link.with_name(f".{link.name}.{uuid.uuid4().hex[:12]}.tmp")
-    os.symlink(os.path.relpath(version, link.parent), tmp)
-    os.replace(tmp, link)
-    ensure_links(config, day)
+    swapped = False
+    try:
+        os.rename(stage, version)
+        crash_point("publish")
+        old = current_version(config, day)
+        link = pointer(config, day)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = link.with_name(f".{link.name}.{uuid.uuid4().hex[:12]}.tmp")
+        os.symlink(os.path.relpath(version, link.parent), tmp)
+        try:
+            os.replace(tmp, link)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        swapped = True
+    finally:
+        if not swapped:
+            for path in created:
+                path.unlink(missing_ok=True)
+            shutil.rmtree(version, ignore_errors=True)
     if old is not None and old != version:
         shutil.rmtree(old, ignore_errors=True)
     return version
@@ -125,27 +144,79 @@ def _fsync_tree(root: Path) -> None:
                 os.close(fd)
 
 
-def _link(path: Path, target: Path) -> None:
+def _link(path: Path, target: Path) -> bool:
+    """Make `path` a symlink to `target`; True if nothing was there before."""
     rel = os.path.relpath(target, path.parent)
     if path.is_symlink() and os.readlink(path) == rel:
-        return
+        return False
+    new = not path.is_symlink() and not path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)  # a folder from the layout before versions
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     os.symlink(rel, tmp)
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return new
 
 
-def ensure_links(config: Config, day: dt.date) -> None:
-    """The stable paths of a date, each a symlink through `current/D`."""
+def stable_links(config: Config, day: dt.date) -> list[tuple[Path, Path]]:
+    """(stable path, its target through `current/D`) of every output of a date."""
     via = pointer(config, day)
-    for table in INPUT_TABLES:
-        _link(config.lake / table / f"inbox_date={day.isoformat()}", via / table)
-    for table in REPORT_TABLES:
-        _link(config.lake / table / f"report_date={day.isoformat()}", via / table)
-    _link(config.reports / workbook_name(day), via / workbook_name(day))
-    _link(config.reports / remediation_name(day), via / remediation_name(day))
+    links = [
+        (config.lake / table / f"inbox_date={day.isoformat()}", via / table)
+        for table in INPUT_TABLES
+    ]
+    links += [
+        (config.lake / table / f"report_date={day.isoformat()}", via / table)
+        for table in REPORT_TABLES
+    ]
+    for name in (workbook_name(day), remediation_name(day)):
+        links.append((config.reports / name, via / name))
+    return links
+
+
+def ensure_links(config: Config, day: dt.date) -> list[Path]:
+    """The stable paths of a date, each a symlink through `current/D`; the ones it created
+    (all taken back if one fails)."""
+    created: list[Path] = []
+    try:
+        for path, target in stable_links(config, day):
+            if _link(path, target):
+                created.append(path)
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+    return created
+
+
+def remove_links(config: Config, day: dt.date) -> None:
+    """Take away the stable paths of a date (symlinks only; after its withdrawal)."""
+    for path, _target in stable_links(config, day):
+        if path.is_symlink():
+            path.unlink()
+
+
+def _dangling_links(config: Config) -> list[Path]:
+    """Stable paths through a `current/D` that does not exist (a crash between making the
+    links of a new date and its publish, or during a withdrawal)."""
+    found = []
+    folders = [config.lake / t for t in INPUT_TABLES + REPORT_TABLES] + [config.reports]
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if (
+                path.is_symlink()
+                and not path.exists()
+                and "current" in Path(os.readlink(path)).parts
+            ):
+                found.append(path)
+    return found
 
 
 def clean_leftovers(config: Config) -> list[Path]:
@@ -171,6 +242,9 @@ def clean_leftovers(config: Config) -> list[Path]:
             for stale in folder.rglob(".staging-*"):
                 shutil.rmtree(stale, ignore_errors=True)
                 removed.append(stale)
+    for link in _dangling_links(config):
+        link.unlink(missing_ok=True)
+        removed.append(link)
     if config.spill_dir.is_dir():  # only DuckDB's own spill files: the folder may be shared
         for spilled in config.spill_dir.glob("duckdb_temp*"):
             if spilled.is_file():
@@ -190,7 +264,60 @@ def _holder(lock_path: Path) -> str:
     )
 
 
+COMMAND_LINE: list[str] = []  # the recon command being run (flows/cli.py sets it)
+
+
+def command_line() -> str:
+    """The command this process runs, for the lock and the audit trail: the recon command
+    when the CLI set it, else the process's own arguments."""
+    return holder_command(COMMAND_LINE or sys.argv)
+
+
+def holder_command(argv: list[str]) -> str:
+    """The whole command line, quoted as a shell would take it (very long ones are cut)."""
+    text = shlex.join(argv)
+    if len(text) > HOLDER_COMMAND_CHARS:
+        text = text[: HOLDER_COMMAND_CHARS - 1] + "…"
+    return text
+
+
 PRIVATE_UMASK = 0o027  # files 0640, folders 0750: borrower data is for the owner and group only
+
+
+def output_folders(config: Config) -> list[Path]:
+    """Every folder a run writes into: the publish's links go into each lake table's folder
+    and into reports/."""
+    return [
+        config.data_dir,
+        config.lake,
+        *(config.lake / table for table in INPUT_TABLES + REPORT_TABLES),
+        config.lake / "resolutions",
+        config.reports,
+        config.data_dir / "current",
+        config.data_dir / "versions",
+        config.data_dir / "ledger",
+        config.spill_dir,
+    ]
+
+
+def check_writable(folders: list[Path]) -> None:
+    """Each folder is one (or can be created) and can be written: else exit 2 naming it,
+    before any work, so nothing is half swapped in."""
+    for folder in folders:
+        existing = next(p for p in [folder, *folder.parents] if p.is_symlink() or p.exists())
+        made = "" if existing == folder else f" (so {folder} cannot be created)"
+        if not existing.exists():
+            raise UsageError(
+                f"{existing}: a broken link where a folder is expected{made}; nothing was changed"
+            )
+        if not existing.is_dir():
+            raise UsageError(
+                f"{existing}: a file where a folder is expected{made}; nothing was changed"
+            )
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise UsageError(
+                f"{existing}: cannot write there (permission denied){made}; nothing was changed"
+            )
 
 
 def private_data_dir(config: Config) -> None:
@@ -201,18 +328,7 @@ def private_data_dir(config: Config) -> None:
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
     if config.data_dir.stat().st_uid == os.getuid():
         os.chmod(config.data_dir, 0o750)
-    for folder in (
-        config.data_dir,
-        config.lake,
-        config.reports,
-        config.data_dir / "current",
-        config.data_dir / "versions",
-        config.spill_dir,
-    ):
-        if folder.exists() and not os.access(folder, os.W_OK | os.X_OK):
-            raise UsageError(
-                f"{folder}: cannot write there (permission denied); nothing was changed"
-            )
+    check_writable(output_folders(config))
 
 
 @contextmanager
@@ -238,7 +354,7 @@ def run_lock(config: Config, wait_seconds: float = 0):
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv[:6]),
+            "command": command_line(),
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)

@@ -12,6 +12,12 @@ Decisions are inputs of the report dates: each applies to reports dated on or af
 of that date's lineage, so the next run recomputes that date and the later ones. A decision holds
 while the exception's amounts are the ones it was taken on; if they change, the exception is OPEN
 again and says why (transforms/match/91_resolutions.sql).
+
+A decision recorded in error is corrected, never edited: `recon resolve ID --action A
+--supersede` appends a decision that replaces the one in force, and `recon resolve ID --revoke`
+appends a REVOKED record that withdraws it. Both name the record they correct (`supersedes`)
+and take effect from that record's effective date; `load_sql` leaves out what was superseded
+or revoked, so the next run recomputes those dates with the corrected decision.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import logging
 import os
 import uuid
 from dataclasses import dataclass
@@ -29,12 +36,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms import lake, publish
+from transforms import csvsafe, lake, publish
 from transforms.config import Config
 from transforms.duck import sql_path
 from transforms.errors import UsageError
 
 ACTIONS = ("REFUNDED", "CREDITED", "WRITTEN_OFF", "FALSE_POSITIVE", "MATCHED_MANUALLY")
+REVOKED = "REVOKED"  # the action of a record that withdraws the decision it names
+LOGGED_REJECTS = 10  # an import logs this many rejected lines; the rest are in its report
 RESOLVABLE = ("OPEN", "PENDING", "RESOLVED")
 HEADERS = {
     "id": "异常编号",
@@ -68,8 +77,11 @@ SCHEMA = pa.schema(
         ("snapshot_status", pa.string()),
         ("snapshot_expected", pa.decimal128(18, 2)),
         ("snapshot_actual", pa.decimal128(18, 2)),
+        # the resolution_id this record supersedes (a correction) or revokes (action REVOKED)
+        ("supersedes", pa.string()),
     ]
 )
+IN_FORCE = [f for f in SCHEMA if f.name != "supersedes"]  # the columns matching reads
 
 
 def store(config: Config) -> Path:
@@ -80,21 +92,34 @@ def _files(config: Config) -> list[Path]:
     return sorted(store(config).glob("*.parquet"))
 
 
-def load_sql(config: Config) -> str:
-    """A SELECT of every recorded decision (typed; empty if none)."""
+_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.date32(): "DATE",
+    pa.timestamp("us", tz="UTC"): lake.INSTANT,
+    pa.decimal128(18, 2): lake.MONEY,
+}
+
+
+def records_sql(config: Config) -> str:
+    """A SELECT of every record of the store, corrections and revocations too (typed)."""
     files = _files(config)
-    types = {
-        pa.string(): "VARCHAR",
-        pa.date32(): "DATE",
-        pa.timestamp("us", tz="UTC"): lake.INSTANT,
-        pa.decimal128(18, 2): lake.MONEY,
-    }
     if not files:
-        cols = ", ".join(f"CAST(NULL AS {types[f.type]}) AS {f.name}" for f in SCHEMA)
+        cols = ", ".join(f"CAST(NULL AS {_TYPES[f.type]}) AS {f.name}" for f in SCHEMA)
         return f"SELECT {cols} WHERE false"
-    cols = ", ".join(f"CAST({f.name} AS {types[f.type]}) AS {f.name}" for f in SCHEMA)
+    cols = ", ".join(f"CAST({f.name} AS {_TYPES[f.type]}) AS {f.name}" for f in SCHEMA)
     listed = ", ".join(sql_path(f) for f in files)
-    return f"SELECT {cols} FROM read_parquet([{listed}])"
+    # union_by_name: files written before `supersedes` existed read it as NULL
+    return f"SELECT {cols} FROM read_parquet([{listed}], union_by_name = true)"
+
+
+def load_sql(config: Config) -> str:
+    """A SELECT of the decisions in force (typed; empty if none): every decision that no later
+    record superseded or revoked."""
+    cols = ", ".join(f.name for f in IN_FORCE)
+    return (
+        f"WITH r AS ({records_sql(config)}) SELECT {cols} FROM r WHERE action <> '{REVOKED}' "
+        "AND resolution_id NOT IN (SELECT supersedes FROM r WHERE supersedes IS NOT NULL)"
+    )
 
 
 def digests(config: Config) -> dict[dt.date, str]:
@@ -120,6 +145,7 @@ class Decision:
     by: str
     counterpart_ref: str | None = None
     origin: str = "recon resolve"
+    supersede: bool = False  # replaces the decision in force (action REVOKED: withdraws it)
 
 
 @dataclass
@@ -165,14 +191,40 @@ class _Book:
         ).fetchall()
         self.exceptions = {r[0]: r for r in rows}
         latest = con.execute(
-            f"SELECT exception_id, action, resolved_by, resolved_at, snapshot_expected, snapshot_actual "
+            "SELECT exception_id, action, resolved_by, resolved_at, snapshot_expected, "
+            "snapshot_actual, resolution_id, effective_date, exception_type, ref, snapshot_status "
             f"FROM ({load_sql(config)}) "
             "QUALIFY row_number() OVER (PARTITION BY exception_id ORDER BY resolved_at DESC, resolution_id DESC) = 1"
         ).fetchall()
         con.close()
         self.decided = {r[0]: r for r in latest}
 
+    def check_correction(self, d: Decision) -> tuple[str, str]:
+        """A --supersede or --revoke: the decision in force is the one corrected."""
+        earlier = self.decided.get(d.exception_id)
+        verb = "revoke" if d.action == REVOKED else "supersede"
+        if earlier is None:
+            known = d.exception_id in self.exceptions
+            return "rejected", (
+                f"no decision in force on {d.exception_id} to {verb}"
+                + ("" if known else f" (and no such exception in the report of {self.day})")
+            )
+        if d.action != REVOKED and d.action not in ACTIONS:
+            return "rejected", f"unknown action; expected one of {', '.join(ACTIONS)}"
+        if d.action == "MATCHED_MANUALLY" and not d.counterpart_ref:
+            return "rejected", "MATCHED_MANUALLY needs the counterpart's ref (对方单号)"
+        if not d.by.strip():
+            return "rejected", "who decided? (处理人 / --by is empty)"
+        if not d.note.strip():
+            return "rejected", f"why? a {verb} needs --note (the reason is kept in the audit trail)"
+        return "accepted", (
+            f"{earlier[1]} by {earlier[2]} at {earlier[3]:%Y-%m-%d %H:%M} UTC "
+            f"(resolution {earlier[6]}, in force from {earlier[7]})"
+        )
+
     def check(self, d: Decision) -> tuple[str, str]:
+        if d.supersede or d.action == REVOKED:
+            return self.check_correction(d)
         found = self.exceptions.get(d.exception_id)
         if found is None:
             return (
@@ -196,13 +248,17 @@ class _Book:
                 return "unchanged", f"already resolved as {d.action} by {earlier[2]}"
             return "rejected", (
                 f"already resolved differently: {earlier[1]} by {earlier[2]} at "
-                f"{earlier[3]:%Y-%m-%d %H:%M} UTC"
+                f"{earlier[3]:%Y-%m-%d %H:%M} UTC; to correct a decision recorded in error: "
+                f"recon resolve {d.exception_id} --action {d.action} --supersede --by WHO "
+                "--note WHY (or --revoke --by WHO --note WHY)"
             )
         return "accepted", ""
 
     def row(self, d: Decision, now: dt.datetime) -> dict:
-        found = self.exceptions[d.exception_id]
         key = f"{d.exception_id}|{d.action}|{d.by}|{d.note}|{now.isoformat()}|{d.origin}"
+        if d.supersede or d.action == REVOKED:
+            return self._correction(d, now, hashlib.sha256(key.encode()).hexdigest()[:16])
+        found = self.exceptions[d.exception_id]
         return {
             "resolution_id": hashlib.sha256(key.encode()).hexdigest()[:16],
             "exception_id": d.exception_id,
@@ -218,6 +274,29 @@ class _Book:
             "snapshot_status": "OPEN" if found[3] == "RESOLVED" else found[3],
             "snapshot_expected": found[4],
             "snapshot_actual": found[5],
+            "supersedes": None,
+        }
+
+    def _correction(self, d: Decision, now: dt.datetime, resolution_id: str) -> dict:
+        """Takes effect where the corrected decision did, on the amounts it was taken on: the
+        decision was wrong from the start."""
+        earlier = self.decided[d.exception_id]
+        return {
+            "resolution_id": resolution_id,
+            "exception_id": d.exception_id,
+            "exception_type": earlier[8],
+            "ref": earlier[9],
+            "action": d.action,
+            "counterpart_ref": d.counterpart_ref or None,
+            "note": d.note,
+            "resolved_by": d.by.strip(),
+            "resolved_at": now,
+            "effective_date": earlier[7],
+            "origin": d.origin,
+            "snapshot_status": earlier[10],
+            "snapshot_expected": earlier[4],
+            "snapshot_actual": earlier[5],
+            "supersedes": earlier[6],
         }
 
 
@@ -228,15 +307,20 @@ def _append(config: Config, rows: list[dict], now: dt.datetime) -> Path | None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
     tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp)
-    os.replace(tmp, path)
+    try:
+        pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
 def record(config: Config, decisions: list[Decision], day: dt.date | None = None) -> list[Verdict]:
     """Check each decision against the report of `day` (default: the latest) and append the
-    accepted ones to the store, all in one new file."""
+    accepted ones to the store, all in one new file (private: 0640, folders 0750, as runs
+    write)."""
     book = _Book(config, day)
+    publish.private_data_dir(config)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     verdicts, rows, seen = [], [], set()
     for d in decisions:
@@ -345,15 +429,43 @@ def import_folder(config: Config) -> list[Verdict]:
         _write_verdicts(marker, found)
     if verdicts:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-        _write_verdicts(config.reports / f"resolutions_import_{stamp}.csv", verdicts)
+        report = config.reports / f"resolutions_import_{stamp}.csv"
+        _write_verdicts(report, verdicts)
+        log_verdicts(verdicts, folder, report, logging.getLogger("recon"))
     return verdicts
 
 
 def _write_verdicts(path: Path, verdicts: list[Verdict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["origin", "exception_id", "outcome", "reason"])
-        w.writerows([v.origin, v.exception_id, v.outcome, v.reason] for v in verdicts)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+            w = csvsafe.writer(f)  # ids and origins come from the imported file
+            w.writerow(["origin", "exception_id", "outcome", "reason"])
+            w.writerows([v.origin, v.exception_id, v.outcome, v.reason] for v in verdicts)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def log_verdicts(verdicts: list[Verdict], folder: Path, report: Path, log) -> None:
+    """One summary line and the first rejected lines on the run's log; every line's verdict is
+    in the import report (a 10 MB file must not print one line per decision)."""
+    if not verdicts:
+        return
+    counts = {
+        o: sum(v.outcome == o for v in verdicts) for o in ("accepted", "unchanged", "rejected")
+    }
+    log.warning(
+        "finance decisions imported from %s: %s (each line's verdict in %s)",
+        folder,
+        ", ".join(f"{n} {o}" for o, n in counts.items() if n),
+        report,
+    )
+    rejected = [v for v in verdicts if v.outcome == "rejected"]
+    for v in rejected[:LOGGED_REJECTS]:
+        log.warning("  %s %s: rejected: %s", v.origin, v.exception_id, v.reason)
+    if len(rejected) > LOGGED_REJECTS:
+        log.warning(
+            "  ... and %d more rejected lines (in %s)", len(rejected) - LOGGED_REJECTS, report
+        )

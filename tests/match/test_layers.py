@@ -407,3 +407,26 @@ def test_a_decision_holds_while_the_amounts_are_the_same_and_reopens_when_they_c
     # Not yet effective on an earlier report date.
     [row] = statuses(con, D[5], lambda: decide(con, D[5], eid, "0.00", "100.00", D[6]))
     assert row[1] == "OPEN" and "reopened" not in row[3]
+
+
+def test_every_duplicate_debit_of_a_known_order_carries_its_borrower(con, tmp_path):
+    # issue 16: 受影响借款人 counted 18 where the exceptions involved 25 borrowers
+    order(con, "PO1", borrower_id="B-1")
+    txn(con, "T1", "PO1")
+    txn(con, "T2", "PO1")  # the second debit, the order on the platform today
+    order(con, "PO2", borrower_id="B-2")
+    txn(con, "T3", "PO2")
+    run(con, D[0])
+    borrowers = con.execute(
+        "SELECT ref, borrower_id FROM exceptions WHERE exception_type = 'DUPLICATE_DEBIT'"
+    ).fetchall()
+    assert borrowers == [("PO1", "B-1")]
+    # a second debit of an order settled on an earlier date: its borrower from the history
+    _next_day(con, tmp_path, D[0], [])
+    txn(con, "T4", "PO2", inbox=D[1], file_name="w2.csv")
+    run(con, D[1])
+    borrowers = con.execute(
+        "SELECT ref, borrower_id FROM exceptions WHERE exception_type = 'DUPLICATE_DEBIT' "
+        "AND channel_txn_id = 'T4'"
+    ).fetchall()
+    assert borrowers == [("PO2", "B-2")]

@@ -307,7 +307,8 @@ def test_inputs_show_bank_credits_and_debits(tmp_path: Path):
     files = [
         {"source": "bank", "file_name": "ccb.csv", "file_sha256": "aa", "status": "OK",
          "rows_in": 3, "rows_ok": 3, "rows_rejected": 0, "amount_total": Decimal("350.00")},
-        {"source": "wechatpay", "file_name": "bill.csv", "status": "OK", "rows_in": 1},
+        {"source": "wechatpay", "file_name": "bill.csv", "status": "OK", "rows_in": 1,
+         "amount_total": Decimal("80.00")},
     ]  # fmt: skip
     lines = [
         {"direction": "CREDIT", "amount": Decimal("100.00")},
@@ -316,14 +317,26 @@ def test_inputs_show_bank_credits_and_debits(tmp_path: Path):
     ]
     lineage = {"source": "bank", "file_name": "ccb.csv", "file_sha256": "aa"}
     data = inputs(tmp_path, files=files, bank_lines=[line | lineage for line in lines])
-    wb = load_workbook(write_workbook(DAY, data, tmp_path / "report.xlsx"))
+    path = write_workbook(DAY, data, tmp_path / "report.xlsx")
+    wb = load_workbook(path)
     ws = wb["文件 Inputs"]
-    assert column(ws, "贷方笔数") == [2, None]
-    assert column(ws, "贷方金额(收入)") == [300.0, None]
-    assert column(ws, "借方笔数") == [1, None]
-    assert column(ws, "借方金额(支出)") == [50.0, None]
-    cell = ws.cell(row=2, column=header(ws).index("贷方金额(收入)") + 1)
-    assert cell.number_format == xlsx.MONEY_FORMAT
+    assert column(ws, "收入笔数") == [2, None]
+    assert column(ws, "收入(贷方合计)") == [300.0, None]
+    assert column(ws, "支出笔数") == [1, None]
+    assert column(ws, "支出(借方合计)") == [50.0, None]
+    assert column(ws, "净额(收入-支出)") == [250.0, None]
+    # credits plus debits (350.00) is no figure anyone reads; a channel's total is its own
+    assert column(ws, "交易金额合计(渠道/平台)") == [None, 80.0]
+    for row, name in [
+        (2, "收入(贷方合计)"),
+        (2, "净额(收入-支出)"),
+        (3, "交易金额合计(渠道/平台)"),
+    ]:
+        cell = ws.cell(row=row, column=header(ws).index(name) + 1)
+        assert cell.number_format == xlsx.MONEY_FORMAT
+    summary = dump_workbook(path)
+    assert "bank\tccb.csv\t\t正常\t3\t3\t0\t无校验\t300.00\t50.00\t250.00\n" in summary
+    assert "wechatpay\tbill.csv\t\t正常\t1\t\t\t无校验\t\t\t\t80.00\n" in summary
 
 
 def test_untrusted_text_is_never_a_formula_or_link(tmp_path: Path):

@@ -106,7 +106,7 @@ SELECT CASE WHEN m.order_no IS NOT NULL OR k.channel_txn_id IS NOT NULL THEN 'DU
        CASE WHEN m.order_no IS NULL AND k.channel_txn_id IS NULL THEN s.pending_days END,
        t.inbox_date, t.channel, t.merchant_order_no, t.channel_txn_id,
        CASE WHEN m.order_no IS NOT NULL OR k.channel_txn_id IS NOT NULL THEN 0 ELSE k.amount END,
-       t.amount, NULL, t.card_no,
+       t.amount, coalesce(po.borrower_id, k.borrower_id), t.card_no,
        CASE WHEN m.order_no IS NOT NULL THEN 'second successful debit of an order already matched to '
                  || m.channel_txn_id
             WHEN k.channel_txn_id IS NOT NULL THEN format('second successful debit of an order matched to {} on {}',
@@ -118,6 +118,7 @@ FROM unmatched_debits t
 JOIN source_pending s ON s.source = t.source
 LEFT JOIN match_orders m ON m.order_no = t.merchant_order_no
 LEFT JOIN known_orders k ON k.order_no = t.merchant_order_no
+LEFT JOIN stg_platform_orders po ON po.order_no = t.merchant_order_no  -- its borrower
 ANTI JOIN refunded_txns r
   ON r.channel = t.channel AND r.channel_txn_id = t.channel_txn_id AND r.refunded >= t.amount
 UNION ALL

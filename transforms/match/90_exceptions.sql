@@ -13,7 +13,7 @@ noted AS (
     SELECT f.* REPLACE (
         CASE WHEN n.note IS NULL THEN f.detail ELSE f.detail || '; ' || n.note END AS detail)
     FROM findings f
-    LEFT JOIN (SELECT channel, day, string_agg(note, '; ' ORDER BY inbox_date) AS note
+    LEFT JOIN (SELECT channel, day, string_agg(note, '; ' ORDER BY inbox_date, note) AS note
                FROM (SELECT *, inbox_date AS day FROM incomplete_notes
                      UNION ALL SELECT *, CAST(inbox_date - 1 AS DATE) FROM incomplete_notes)
                GROUP BY channel, day) n
@@ -50,4 +50,7 @@ SELECT substr(sha256(exception_type || '|' || ref), 1, 16) AS exception_id,
                  ELSE abs(actual_amount - expected_amount) END AS DECIMAL(18,2)) AS money_at_stake,
        borrower_id, card_no, detail, file_name, line_no
 FROM dated
-QUALIFY row_number() OVER (PARTITION BY exception_type, ref ORDER BY biz_date, channel_txn_id, line_no) = 1
+-- every column of the pick in the order, so that the same inputs always give the same row
+QUALIFY row_number() OVER (PARTITION BY exception_type, ref
+    ORDER BY biz_date, channel_txn_id, line_no, file_name, bank_txn_id, actual_amount,
+             expected_amount, detail, borrower_id, card_no) = 1

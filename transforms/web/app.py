@@ -1,0 +1,315 @@
+"""The lookup service's HTTP layer: routes, bearer authentication, per-token rate limit, audit,
+errors as JSON. The lookup itself is `lookup.run_trace` (the trace of `recon trace`); the
+answer is `payload.trace_payload`; the page is static files.
+
+| route | who | answers |
+|---|---|---|
+| `GET /api/v1/trace?key=KEY[&date=D][&view=V]` | any token | the repayments KEY names |
+| `GET /api/v1/audit?[month=YYYY-MM][&key=KEY]` | finance | who looked up what, that month |
+| `GET /api/v1/openapi.json` | any token | the OpenAPI document |
+| `GET /`, `/static/*` | anyone | the agent's page (no data in it: it asks the API with a token) |
+
+Every `/api/` request needs `Authorization: Bearer TOKEN`; every trace and audit request is
+audited, refused or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from transforms.config import Config
+from transforms.duck import connect
+from transforms.trace.lake import FileCache
+
+from .audit import AuditLog
+from .lookup import ApiError, check_date, check_key, run_trace
+from .payload import VIEWS, trace_payload
+from .ratelimit import RateLimiter
+from .schema import AuditResponse, ErrorBody, TraceResponse
+from .tokens import Principal, TokenStore
+
+STATIC = Path(__file__).parent / "static"
+DEFAULT_RATE = 120  # lookups a minute per token
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+ERRORS = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "a malformed key, date, month or view"),
+        (401, "no valid bearer token"),
+        (403, "the token's role may not see this"),
+        (404, "the key (or the report date) is nowhere in the published reports"),
+        (429, "past the per-token rate limit; Retry-After says when to retry"),
+        (503, "nothing published yet, or the dates are being re-published; retry"),
+    )
+}
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        b"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+]
+log = logging.getLogger("recon.web")
+
+bearer = HTTPBearer(
+    auto_error=False, description="a token of `recon web-token add NAME --role ROLE`"
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+KeyParam = Annotated[
+    str | None, Query(description="a platform order_no, a channel_txn_id or a borrower_id")
+]
+DateParam = Annotated[
+    str | None, Query(description="report date YYYY-MM-DD (default: the latest published)")
+]
+ViewParam = Annotated[
+    str | None,
+    Query(description="service | finance (default: the token's role; finance: finance tokens)"),
+]
+MonthParam = Annotated[str | None, Query(description="YYYY-MM (default: this month)")]
+AuditKeyParam = Annotated[str | None, Query(description="only the lookups of this key")]
+
+
+def lookup_slots() -> int:
+    """Concurrent lookups: two per core, or RECON_WEB_SLOTS."""
+    return int(os.environ.get("RECON_WEB_SLOTS", "0") or 0) or 2 * (os.cpu_count() or 1)
+
+
+class SecurityHeaders:
+    """Plain ASGI middleware: the same headers on every answer, the page's included."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in SECURITY_HEADERS if k not in names
+                ]
+            await send(message)
+
+        return await self.app(scope, receive, with_headers)
+
+
+class Service:
+    """What every request shares: the config, one DuckDB database (a cursor per lookup),
+    the token store, the audit log and the rate limiter."""
+
+    def __init__(self, config: Config, rate_per_minute: int, burst: int | None):
+        self.config = config
+        # One thread per query: a lookup's files are small, and the concurrent lookups
+        # already share the cores. Published files never change (a re-run publishes a new
+        # version folder), so their Parquet footers can be cached for the server's life.
+        self.con = connect(config.memory_limit, 1)
+        self.con.execute("SET parquet_metadata_cache = true")
+        self.cache = FileCache()  # the small published files, held in self.con
+        self.tokens = TokenStore(config.data_dir)
+        self.audit = AuditLog(config.data_dir, config.timezone)
+        self.limiter = RateLimiter(rate_per_minute, burst)
+        self.rate = rate_per_minute
+        # At most lookup_slots() lookups read at a time, the others queue: more threads in
+        # DuckDB and the interpreter at once only contend (on 2 cores, 20 at once answered
+        # about 16 lookups a second, 4 at once about 22).
+        self.slots = threading.BoundedSemaphore(lookup_slots())
+
+    def authenticate(self, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+        if credentials is None:
+            raise ApiError(
+                401,
+                "expected an Authorization: Bearer TOKEN header "
+                "(tokens: recon web-token add NAME --role service|finance)",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        principal = self.tokens.verify(credentials.credentials)
+        if principal is None:
+            raise ApiError(
+                401,
+                "the bearer token is unknown or revoked",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        wait = self.limiter.take(principal.name)
+        if wait is not None:
+            raise ApiError(
+                429,
+                f"more than {self.rate} requests a minute for {principal.name}; retry in {wait} s",
+                {"Retry-After": str(wait)},
+            )
+        return principal
+
+    def audited(self, entry: dict, answer):
+        """Run `answer()`, append the entry with its outcome, return the response. A lookup
+        that cannot be audited is not answered."""
+        try:
+            response = answer()
+        except ApiError as exc:
+            entry["status"] = exc.status
+            response = error_response(exc.status, exc.code, exc.message, exc.headers)
+        except Exception:
+            entry["status"] = 500
+            self._append(entry)
+            raise
+        else:
+            entry["status"] = response.status_code
+        if not self._append(entry):
+            return error_response(503, "unavailable", "the audit log cannot be written")
+        return response
+
+    def _append(self, entry: dict) -> bool:
+        try:
+            self.audit.append(entry)
+        except OSError as exc:
+            log.error("audit log: %s", exc)
+            return False
+        return True
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def error_response(status: int, code: str, message: str, headers=None) -> JSONResponse:
+    body = {"status": status, "error": code, "message": message}
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+def check_view(view: str | None, principal: Principal) -> str:
+    shown = view or principal.role
+    if shown not in VIEWS:
+        raise ApiError(400, f"view: expected one of {', '.join(VIEWS)}, found {view[:20]!r}")
+    if shown == "finance" and principal.role != "finance":
+        raise ApiError(
+            403,
+            f"role {principal.role} may not see the finance view (file lineage and money at "
+            "stake); ask for a finance token",
+        )
+    return shown
+
+
+def create_app(
+    config: Config, rate_per_minute: int = DEFAULT_RATE, burst: int | None = None
+) -> FastAPI:
+    service = Service(config, rate_per_minute, burst)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        service.con.close()
+
+    app = FastAPI(
+        title="recon lookup service",
+        version="1",
+        summary="Where is a borrower's repayment? The hops of `recon trace`, over HTTP.",
+        description=__doc__,
+        openapi_url=None,  # served below, behind a token
+        docs_url=None,  # the interactive docs fetch scripts from the internet
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+
+    @app.exception_handler(ApiError)
+    async def api_error(request, exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, exc: StarletteHTTPException):
+        code = ApiError.CODES.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request, exc: RequestValidationError):
+        where = "; ".join(
+            f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()
+        )
+        return error_response(400, "bad_request", where or "malformed request")
+
+    @app.exception_handler(Exception)
+    async def internal_error(request, exc: Exception):
+        log.exception("lookup service: unexpected error")
+        return error_response(500, "internal", "an unexpected error; the server log has it")
+
+    @app.get(
+        "/api/v1/trace",
+        response_class=JSONResponse,
+        responses={200: {"model": TraceResponse}, **ERRORS},
+        summary="The hops of the repayment(s) KEY names, with a sentence for the borrower",
+    )
+    def trace_route(request: Request, key: KeyParam = None, date: DateParam = None,
+                    view: ViewParam = None, credentials: Credentials = None):  # fmt: skip
+        entry = {"who": None, "role": None, "path": "/api/v1/trace", "key": key, "date": date}
+        entry |= {"view": view, "results": 0, "status": None, "client": client_address(request)}
+
+        def answer():
+            principal = service.authenticate(credentials)
+            entry.update(who=principal.name, role=principal.role)
+            entry["view"] = check_view(view, principal)
+            wanted, day = check_key(key), check_date(date)
+            with service.slots:
+                result = run_trace(config, wanted, day, service.con, service.cache)
+            payload = trace_payload(result, entry["view"])
+            entry.update(results=payload["count"], report_date=payload["report_date"])
+            return JSONResponse(payload)
+
+        return service.audited(entry, answer)
+
+    @app.get(
+        "/api/v1/audit",
+        response_class=JSONResponse,
+        responses={200: {"model": AuditResponse}, **ERRORS},
+        summary="Who looked up what in a month (finance tokens only)",
+    )
+    def audit_route(request: Request, month: MonthParam = None, key: AuditKeyParam = None,
+                    credentials: Credentials = None):  # fmt: skip
+        entry = {"who": None, "role": None, "path": "/api/v1/audit", "key": key, "month": month}
+        entry |= {"results": 0, "status": None, "client": client_address(request)}
+
+        def answer():
+            principal = service.authenticate(credentials)
+            entry.update(who=principal.name, role=principal.role)
+            if principal.role != "finance":
+                raise ApiError(403, f"role {principal.role} may not read the audit log")
+            shown = month or service.audit.now().strftime("%Y-%m")
+            if not MONTH.fullmatch(shown):
+                raise ApiError(400, f"month: expected YYYY-MM, found {shown[:20]!r}")
+            wanted = check_key(key) if key is not None else None
+            entries = service.audit.read(shown, wanted)
+            entry["results"] = len(entries)
+            body = {"month": shown, "key": wanted, "count": len(entries), "entries": entries}
+            return JSONResponse(body)
+
+        return service.audited(entry, answer)
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    def openapi_route(credentials: Credentials = None):
+        service.authenticate(credentials)
+        return JSONResponse(app.openapi())
+
+    index = (STATIC / "index.html").read_text(encoding="utf-8")
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        return HTMLResponse(index)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)
+    return app
