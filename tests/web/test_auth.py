@@ -17,9 +17,11 @@ def test_no_or_bad_token_is_401(client, web_demo):
     r = lookup(client, None, key="PO1")
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     assert "Authorization: Bearer" in r.json()["message"]
+    last = web_demo.service[-1]
+    one_off = web_demo.service[:-1] + ("B" if last == "A" else "A")
     for header in (
         "Bearer rw_000000000000_" + "x" * 43,  # well-formed, unknown
-        "Bearer " + web_demo.service[:-1] + "A",  # one character off
+        "Bearer " + one_off,  # one character off
         "Bearer nonsense",
         "Basic " + web_demo.service,
         "Bearer",
