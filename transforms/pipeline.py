@@ -187,10 +187,11 @@ def _copy(con, table: str, relation: str, order: str, stage: Path) -> None:
     """COPY a report table, sorted by its unique key so the same day gives the same bytes."""
     cols = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in lake.CANONICAL[table])
     target = stage / table / f"{table}.parquet"
-    con.execute(
-        f"COPY (SELECT {cols} FROM {relation} ORDER BY {order}) TO {sql_path(target)} "
-        f"({lake.PARQUET})"
-    )
+    with phase(f"    write {table}"):
+        con.execute(
+            f"COPY (SELECT {cols} FROM {relation} ORDER BY {order}) TO {sql_path(target)} "
+            f"({lake.PARQUET})"
+        )
 
 
 def matches_sql() -> str:

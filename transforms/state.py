@@ -22,6 +22,7 @@ from pathlib import Path
 
 from transforms import lake
 from transforms.duck import sql_path
+from transforms.timing import phase
 
 
 @dataclass(frozen=True)
@@ -268,10 +269,11 @@ def write_state(con, version: Path) -> None:
         (d.name, d.next, d.order) for d in DELTAS
     ]:
         cols = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in lake.STATE[name])
-        con.execute(
-            f"COPY (SELECT {cols} FROM {table} ORDER BY {order}) "
-            f"TO {sql_path(state_file(version, name))} ({lake.PARQUET})"
-        )
+        with phase(f"    write state {name}"):
+            con.execute(
+                f"COPY (SELECT {cols} FROM {table} ORDER BY {order}) "
+                f"TO {sql_path(state_file(version, name))} ({lake.PARQUET})"
+            )
     as_of = con.execute("SELECT as_of FROM params").fetchone()[0]
     today = [r for d in DELTAS for r in catalog_rows(con, state_file(version, d.name), d, as_of)]
     con.execute("CREATE OR REPLACE TABLE next_catalog AS SELECT * FROM history_catalog")
