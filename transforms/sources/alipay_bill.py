@@ -243,7 +243,7 @@ class AlipayBill(Format):
         check_width(shown, header_no, len(header))
         footer: dict = {}
         cols = [f"c{i}" for i in range(len(header))]
-        text, f = sql.pick_fields(header, REQUIRED + OPTIONAL, TRIM)
+        text, f = sql.pick_fields(header, REQUIRED + OPTIONAL, TRIM, trail="\t")
         kind = f("业务类型")
         parsed = ", ".join(
             [

@@ -116,21 +116,49 @@ def unreadable(label: str, text: str, parsed: str, expected: str) -> str:
     )
 
 
-def trimmed(expr: str, chars: str | None = None) -> str:
-    """The field trimmed (of spaces, or of `chars`); empty becomes NULL. trim() with a list of
-    characters is slow (it compares every character), so it only sees the values that start
-    or end with one of them."""
+def trimmed(expr: str, chars: str | None = None, lead: str = "", trail: str = "") -> str:
+    """The field trimmed (of spaces, or of `chars`); empty becomes NULL. trim() is slow (with a
+    list of characters it compares every character), so it only sees the values that start or
+    end with one of them. A format whose fields usually carry one `lead` character (WeChat's
+    backtick) or one `trail` character (Alipay's TAB after an id) has those cut directly when
+    the rest is clean: the same result as trim(), without it."""
     if not chars:
-        return f"NULLIF(trim({expr}), '')"
-    ends = " OR ".join(
-        f"{side}({expr}, {sql_literal(ch)})"
-        for ch in dict.fromkeys(chars)
-        for side in ("prefix", "suffix")
+        # trim() strips Unicode spaces too (U+00A0, U+3000, ...), so only a value all ASCII
+        # (as many bytes as characters) that neither starts nor ends with a space is kept as is.
+        return (
+            f"NULLIF(CASE WHEN strlen({expr}) = length({expr}) AND NOT prefix({expr}, ' ') "
+            f"AND NOT suffix({expr}, ' ') THEN {expr} ELSE trim({expr}) END, '')"
+        )
+    chars = "".join(dict.fromkeys(chars))
+
+    def any_of(side: str, texts) -> str:
+        return " OR ".join(f"{side}({expr}, {sql_literal(t)})" for t in texts)
+
+    ends = f"{any_of('prefix', chars)} OR {any_of('suffix', chars)}"
+    cases = []
+    if lead:
+        clean_rest = (
+            f"NOT ({any_of('prefix', [lead + c for c in chars])} OR {any_of('suffix', chars)})"
+        )
+        cases.append(
+            f"WHEN prefix({expr}, {sql_literal(lead)}) AND {clean_rest} THEN substr({expr}, 2)"
+        )
+    if trail:
+        clean_rest = (
+            f"NOT ({any_of('prefix', chars)} OR {any_of('suffix', [c + trail for c in chars])})"
+        )
+        cases.append(
+            f"WHEN suffix({expr}, {sql_literal(trail)}) AND {clean_rest} THEN left({expr}, -1)"
+        )
+    return (
+        f"NULLIF(CASE {' '.join(cases)} WHEN {ends} THEN trim({expr}, {sql_literal(chars)}) "
+        f"ELSE {expr} END, '')"
     )
-    return f"CASE WHEN {ends} THEN NULLIF(trim({expr}, {sql_literal(chars)}), '') ELSE NULLIF({expr}, '') END"
 
 
-def pick_fields(header: list[str], names: list[str], trim: str | None = None):
+def pick_fields(
+    header: list[str], names: list[str], trim: str | None = None, lead: str = "", trail: str = ""
+):
     """Select the header's columns (staged as c0..cN) named in `names`, trimmed, as f0..fM.
 
     Returns the select list and an accessor: `f("交易时间")` is that field's alias,
@@ -139,7 +167,7 @@ def pick_fields(header: list[str], names: list[str], trim: str | None = None):
     src = {name: f"c{i}" for i, name in enumerate(header) if name}
     present = [n for n in names if n in src]
     alias = {n: f"f{i}" for i, n in enumerate(present)}
-    select = ", ".join(f"{trimmed(src[n], trim)} AS {alias[n]}" for n in present)
+    select = ", ".join(f"{trimmed(src[n], trim, lead, trail)} AS {alias[n]}" for n in present)
 
     def field(name: str) -> str:
         return alias.get(name, "NULL::VARCHAR")

@@ -157,7 +157,7 @@ class WeChatPayBill(Format):
             "退款成功时间",
             "用户标识",
         ]
-        text, f = sql.pick_fields(header, names, " \t`\u3000")
+        text, f = sql.pick_fields(header, names, " \t`\u3000", lead="`")
         refund = "(upper(" + f("交易状态") + ") = 'REFUND')"
         parsed = ", ".join(
             [
