@@ -196,13 +196,10 @@ def _copy(con, table: str, relation: str, order: str, stage: Path) -> None:
 
 def matches_sql() -> str:
     return """
-        SELECT (SELECT as_of FROM params) AS report_date, m.order_no, m.channel, m.channel_txn_id,
-               m.matched_by, o.amount AS platform_amount, t.amount AS channel_amount,
-               o.status AS platform_status, t.status AS channel_status
-        FROM match_orders m
-        JOIN stg_platform_orders o USING (order_no)
-        JOIN stg_channel_txns t ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id
-             AND t.txn_type = 'PAY'
+        SELECT (SELECT as_of FROM params) AS report_date, order_no, channel, channel_txn_id,
+               matched_by, p_amount AS platform_amount, c_amount AS channel_amount,
+               p_status AS platform_status, c_status AS channel_status
+        FROM matched_pairs  -- the pairs with both sides' columns (step 20)
     """
 
 

@@ -1,18 +1,8 @@
 -- Layer A differences. pending_days is set for differences that may still
 -- resolve by themselves (a counterpart not yet delivered); NULL means the
 -- difference is certain the moment both records are in.
--- The pairs, narrow (a wide copy of a million pairs costs more than the joins that need
--- it): the columns the findings test. The few pairs a finding names get their other columns
--- by a join (`pairs` below).
-CREATE OR REPLACE TABLE matched_pairs AS
-SELECT m.order_no, m.channel, m.channel_txn_id, o.status AS p_status, t.status AS c_status,
-       o.amount AS p_amount, t.amount AS c_amount,
-       o.loan_no, o.installment_no, o.installment_due, o.paid_at
-FROM match_orders m
-JOIN stg_platform_orders o USING (order_no)
-JOIN stg_channel_txns t
-  ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id AND t.txn_type = 'PAY';
-
+-- The pairs with the columns the findings test: `matched_pairs`, made with the pairs (step 20).
+-- The few pairs a finding names get their other columns by a join (`pairs` below).
 CREATE OR REPLACE TABLE refunded_orders AS
 SELECT DISTINCT orig_order_no AS order_no
 FROM stg_platform_orders WHERE order_type = 'REFUND' AND status = 'SUCCESS';

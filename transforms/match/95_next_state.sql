@@ -75,16 +75,14 @@ FROM stg_bank_lines b
 ANTI JOIN next_bank n ON n.account_no = b.account_no AND n.bank_txn_id = b.bank_txn_id;
 
 CREATE OR REPLACE VIEW next_installments AS
-SELECT o.loan_no, o.installment_no, o.installment_due AS owed, o.amount AS collected,
+-- matched_pairs (step 20): every REPAY order matched to its PAY debit, with both statuses
+SELECT p.loan_no, p.installment_no, p.installment_due AS owed, p.p_amount AS collected,
        (SELECT as_of FROM params) AS settled_on
-FROM stg_platform_orders o
+FROM matched_pairs p
 ANTI JOIN kept_orders k USING (order_no)
-JOIN match_orders m USING (order_no)
-JOIN stg_channel_txns t
-  ON t.channel = m.channel AND t.channel_txn_id = m.channel_txn_id AND t.txn_type = 'PAY'
-WHERE o.order_type = 'REPAY' AND o.status = 'SUCCESS' AND t.status = 'SUCCESS'
-  AND o.loan_no IS NOT NULL AND o.installment_due IS NOT NULL
-  AND o.order_no NOT IN (SELECT orig_order_no FROM stg_platform_orders
+WHERE p.p_status = 'SUCCESS' AND p.c_status = 'SUCCESS'
+  AND p.loan_no IS NOT NULL AND p.installment_due IS NOT NULL
+  AND p.order_no NOT IN (SELECT orig_order_no FROM stg_platform_orders
                          WHERE order_type = 'REFUND' AND status = 'SUCCESS' AND orig_order_no IS NOT NULL)
 UNION ALL
 -- what a reopened repayment had collected leaves the history (06_reopened.sql)

@@ -236,7 +236,13 @@ LAYER_A = (
     "40_findings_orders",
     "41_findings_refunds",
 )
-LAYER_A_OUT = ("match_orders", "match_refunds", "findings_orders", "findings_refunds")
+LAYER_A_OUT = (
+    "match_orders",
+    "match_refunds",
+    "matched_pairs",
+    "findings_orders",
+    "findings_refunds",
+)
 BUCKET_INPUTS = (
     "stg_platform_orders",
     "stg_channel_txns",
