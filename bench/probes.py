@@ -61,6 +61,20 @@ def _transcode(src, target: Path, encoding: str = "gb18030") -> int:
     return written
 
 
+def _utf8_copies(files: dict[str, Path], work_dir: Path) -> tuple[Path, Path]:
+    """The day's GBK files (the Alipay bill inside its zip, the bank export) as UTF-8 copies
+    in `work_dir`: what the floor and the peers read (DuckDB and polars read no GB18030)."""
+    alipay = work_dir / "alipay_utf8.csv"
+    with zipfile.ZipFile(files["alipay"]) as zf:
+        entry = next(i for i in zf.infolist() if i.filename.lower().endswith(".csv"))
+        with zf.open(entry) as src:
+            _transcode(src, alipay)
+    bank = work_dir / "bank_utf8.csv"
+    with open(files["bank"], "rb") as src:
+        _transcode(src, bank)
+    return alipay, bank
+
+
 # The amount column of each file, by position (layouts vary in their header names), and the
 # lines to skip before the data.
 SCANS = {
@@ -78,14 +92,7 @@ def floor(folder: str, work: str) -> dict:
     files, work_dir = day_files(Path(folder)), Path(work)
     work_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    utf8 = work_dir / "alipay_utf8.csv"
-    with zipfile.ZipFile(files["alipay"]) as zf:
-        entry = next(i for i in zf.infolist() if i.filename.lower().endswith(".csv"))
-        with zf.open(entry) as src:
-            _transcode(src, utf8)
-    bank = work_dir / "bank_utf8.csv"
-    with open(files["bank"], "rb") as src:
-        _transcode(src, bank)
+    utf8, bank = _utf8_copies(files, work_dir)
     transcoded = time.perf_counter() - start
     scans = dict(files, alipay=utf8, bank=bank)
     con = duckdb.connect()
@@ -122,14 +129,7 @@ def duckdb_script(folder: str, work: str, threads: int = 2) -> dict:
     out = work_dir / "plain_duckdb_out"
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    alipay = work_dir / "alipay_utf8.csv"
-    with zipfile.ZipFile(files["alipay"]) as zf:
-        entry = next(i for i in zf.infolist() if i.filename.lower().endswith(".csv"))
-        with zf.open(entry) as src:
-            _transcode(src, alipay)
-    bank = work_dir / "bank_utf8.csv"
-    with open(files["bank"], "rb") as src:
-        _transcode(src, bank)
+    alipay, bank = _utf8_copies(files, work_dir)
     transcoded = time.perf_counter() - start
     sql = (PEERS / "plain_duckdb.sql").read_text(encoding="utf-8")
     with open(files["wechat"], encoding="utf-8-sig") as f:  # its layout: which column is which
@@ -172,14 +172,7 @@ def polars(folder: str, work: str) -> dict:
     out = work_dir / "polars_out"
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    alipay = work_dir / "alipay_utf8.csv"
-    with zipfile.ZipFile(files["alipay"]) as zf:
-        entry = next(i for i in zf.infolist() if i.filename.lower().endswith(".csv"))
-        with zf.open(entry) as src:
-            _transcode(src, alipay)
-    bank = work_dir / "bank_utf8.csv"
-    with open(files["bank"], "rb") as src:
-        _transcode(src, bank)
+    alipay, bank = _utf8_copies(files, work_dir)
     transcoded = time.perf_counter() - start
     money = pl.Decimal(18, 2)
     amounts = ("amount", "principal", "interest", "fee", "penalty", "installment_due")

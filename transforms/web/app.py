@@ -132,7 +132,10 @@ class Service:
         # about 16 lookups a second, 4 at once about 22).
         self.slots = threading.BoundedSemaphore(lookup_slots())
 
-    def authenticate(self, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    def authenticate(
+        self, credentials: HTTPAuthorizationCredentials | None, entry: dict | None = None
+    ) -> Principal:
+        """The caller's principal (an ApiError if none); written into the audit `entry`."""
         if credentials is None:
             raise ApiError(
                 401,
@@ -154,6 +157,8 @@ class Service:
                 f"more than {self.rate} requests a minute for {principal.name}; retry in {wait} s",
                 {"Retry-After": str(wait)},
             )
+        if entry is not None:
+            entry.update(who=principal.name, role=principal.role)
         return principal
 
     def audited(self, entry: dict, answer):
@@ -185,6 +190,15 @@ class Service:
 
 def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def audit_entry(request: Request, path: str, key: str | None, **asked) -> dict:
+    """A request's audit entry before it is answered: who and the outcome are filled in later."""
+    return {"who": None, "role": None, "path": path, "key": key, **asked} | {
+        "results": 0,
+        "status": None,
+        "client": client_address(request),
+    }
 
 
 def error_response(status: int, code: str, message: str, headers=None) -> JSONResponse:
@@ -256,12 +270,10 @@ def create_app(
     )
     def trace_route(request: Request, key: KeyParam = None, date: DateParam = None,
                     view: ViewParam = None, credentials: Credentials = None):  # fmt: skip
-        entry = {"who": None, "role": None, "path": "/api/v1/trace", "key": key, "date": date}
-        entry |= {"view": view, "results": 0, "status": None, "client": client_address(request)}
+        entry = audit_entry(request, "/api/v1/trace", key, date=date, view=view)
 
         def answer():
-            principal = service.authenticate(credentials)
-            entry.update(who=principal.name, role=principal.role)
+            principal = service.authenticate(credentials, entry)
             entry["view"] = check_view(view, principal)
             wanted, day = check_key(key), check_date(date)
             with service.slots:
@@ -280,12 +292,10 @@ def create_app(
     )
     def audit_route(request: Request, month: MonthParam = None, key: AuditKeyParam = None,
                     credentials: Credentials = None):  # fmt: skip
-        entry = {"who": None, "role": None, "path": "/api/v1/audit", "key": key, "month": month}
-        entry |= {"results": 0, "status": None, "client": client_address(request)}
+        entry = audit_entry(request, "/api/v1/audit", key, month=month)
 
         def answer():
-            principal = service.authenticate(credentials)
-            entry.update(who=principal.name, role=principal.role)
+            principal = service.authenticate(credentials, entry)
             if principal.role != "finance":
                 raise ApiError(403, f"role {principal.role} may not read the audit log")
             shown = month or service.audit.now().strftime("%Y-%m")
