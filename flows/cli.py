@@ -270,6 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="requests a minute per token (0: no limit)",
     )
+    w.add_argument(
+        "--workers",
+        type=_whole(1),
+        default=1,
+        metavar="N",
+        help="processes answering lookups, each holding its own copy of the recent files "
+        "(default: 1; one per core for many concurrent agents)",
+    )
 
     wt = command("web-token", "create, revoke or list the bearer tokens of `recon web`")
     wt_sub = wt.add_subparsers(dest="token_command", required=True, metavar="ACTION")
@@ -758,7 +766,7 @@ def cmd_serve(args) -> int:
 def cmd_web(args) -> int:
     from transforms.web import serve
 
-    serve(load_config(args.config), args.host, args.port, args.rate_limit)
+    serve(load_config(args.config), args.host, args.port, args.rate_limit, args.workers)
     return 0
 
 

@@ -30,3 +30,21 @@ def test_429_past_the_limit(web_demo):
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         assert r.json()["error"] == "too_many_requests" and "agent-1" in r.json()["message"]
         assert lookup(c, web_demo.finance, key=key).status_code == 200, "per token"
+
+
+def test_workers_share_one_bucket_per_token(tmp_path):
+    """`recon web --workers N`: the processes' limiters map one file, so a token's limit is
+    one limit whichever process answers it."""
+    from transforms.web.ratelimit import SharedRateLimiter
+
+    path = tmp_path / "ratelimit"
+    SharedRateLimiter.create(path)
+    now = [0.0]
+    one, two = (SharedRateLimiter(path, 60, 3, clock=lambda: now[0]) for _ in range(2))
+    assert [one.take("a"), two.take("a"), one.take("a")] == [None, None, None]
+    assert two.take("a") == 1 and one.take("a") == 1
+    assert two.take("b") is None, "another token has its own bucket"
+    now[0] += 1.0
+    assert two.take("a") is None and one.take("a") == 1
+    many = [one.take(f"t{i}") for i in range(5000)]  # more tokens than slots: still answers
+    assert many == [None] * 5000

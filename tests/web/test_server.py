@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -83,3 +84,43 @@ def test_tokens_are_checked_by_the_running_server(server, web_demo):
     assert httpx.get(url, params={"key": "PO1"}, headers=bearer(token)).status_code == 404
     tokens.revoke(web_demo.config, "late-agent")
     assert httpx.get(url, params={"key": "PO1"}, headers=bearer(token)).status_code == 401
+
+
+def test_workers_answer_and_share_the_rate_limit(web_demo, demo_run, tmp_path):
+    """`--workers 2`: two processes behind one port, one rate limit per token."""
+    path = config_file(demo_run, web_demo.config.data_dir, tmp_path)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "web",
+            "--config",
+            str(path),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--rate-limit",
+            "6",
+        ],  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    key = web_demo.refs["DUPLICATE_DEBIT"][0]
+    try:
+        statuses = []
+        for _ in range(200):  # until both workers serve (a new connection each time)
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/v1/trace", params={"key": key},
+                              headers=bearer(web_demo.finance), timeout=30)  # fmt: skip
+                statuses.append(r.status_code)
+                if len(statuses) == 8:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        # burst 6 // 4 = 1 and 6 a minute, across both processes: one answer, then 429s
+        assert statuses[0] == 200 and statuses.count(200) == 1 and 429 in statuses, statuses
+    finally:
+        stop_service(proc)

@@ -56,8 +56,10 @@ def read_exceptions(lake: Lake, hops: list[Hop], order_no: str | None) -> list[d
 
     refs = {i for h in hops for i in h.ids if i} | ({order_no} if order_no else set())
     cond = (
-        f"{is_in('ref', refs)} OR {is_in('order_no', refs)} OR {is_in('channel_txn_id', refs)} "
-        f"OR {is_in('bank_txn_id', refs)}"
+        is_in("ref", refs)
+        | is_in("order_no", refs)
+        | is_in("channel_txn_id", refs)
+        | is_in("bank_txn_id", refs)
     )
     rows = lake.report("exceptions", lake.day, lake.day, cond)
     out = []

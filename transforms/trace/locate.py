@@ -7,14 +7,14 @@ import datetime as dt
 from transforms import publish
 from transforms.config import Config
 
-from .lake import Lake, lit
+from .lake import Eq, FileCache, Lake
 from .model import Anchor, DateNotPublished, KeyNotFound, NothingPublished
 
 DEFAULT_DAYS = 31  # inbox dates a borrower_id is looked up in
 
 
-def report_date(config: Config, day: dt.date | None) -> dt.date:
-    published = publish.published_days(config)
+def report_date(config: Config, day: dt.date | None, cache: FileCache | None = None) -> dt.date:
+    published = cache.published_days(config) if cache else publish.published_days(config)
     if not published:
         raise NothingPublished(
             f"{config.data_dir}: no published report date; run `recon run` first"
@@ -32,22 +32,22 @@ def report_date(config: Config, day: dt.date | None) -> dt.date:
 def locate(lake: Lake, key: str, days: int) -> tuple[str, list[Anchor]]:
     """The kind of key and the order(s) it names, first hit wins: carried state, order_keys
     and txn_keys deltas newest first, then a borrower's orders of the last `days` inbox dates."""
-    k, day = lit(key), lake.day
+    day = lake.day
     in_play = f"in play 在途 (state of {day})"
-    orders = lake.state("orders", f"order_no = {k} OR borrower_id = {k}")
+    orders = lake.state("orders", Eq("order_no", key) | Eq("borrower_id", key))
     if any(o["order_no"] == key for o in orders):
         return "order_no", [Anchor(key, in_play)]
-    txns = lake.state("txns", f"channel_txn_id = {k} OR merchant_order_no = {k}")
+    txns = lake.state("txns", Eq("channel_txn_id", key) | Eq("merchant_order_no", key))
     for t in txns:
         if t["channel_txn_id"] == key:
             return "channel_txn_id", [Anchor(_txn_order(t), in_play, txn_id=key, txn_row=t)]
     for t in txns:
         if t["merchant_order_no"] == key:
             return "order_no", [Anchor(key, in_play + ", channel side only", txn_row=t)]
-    hits = lake.delta("order_keys", f"order_no = {k}", key)
+    hits = lake.delta("order_keys", Eq("order_no", key), key)
     if hits:
         return "order_no", [Anchor(key, settled_note(hits[0], "order_keys"), keys_row=hits[0])]
-    hits = lake.delta("txn_keys", f"channel_txn_id = {k}", key)
+    hits = lake.delta("txn_keys", Eq("channel_txn_id", key), key)
     if hits:
         t = hits[0]
         return "channel_txn_id", [
@@ -55,7 +55,7 @@ def locate(lake: Lake, key: str, days: int) -> tuple[str, list[Anchor]]:
         ]
     lo = day - dt.timedelta(days=days - 1)
     rows = [o for o in orders if o["borrower_id"] == key]
-    rows += lake.window("platform_orders", lo, day, f"borrower_id = {k}")
+    rows += lake.window("platform_orders", lo, day, Eq("borrower_id", key))
     anchors: dict[str, Anchor] = {}
     for o in sorted(rows, key=lambda r: (r["biz_date"] or day, r["order_no"])):
         target = o["orig_order_no"] if o["order_type"] == "REFUND" and o["orig_order_no"] else None

@@ -14,7 +14,7 @@ from transforms.errors import UsageError
 
 from .exceptions import apply_exceptions, read_exceptions
 from .hops import debit_hops, debits, masks, order_hop, refund_hops, sibling_hops
-from .lake import FileCache, Lake, as_date, deliveries, is_in, lit
+from .lake import Eq, FileCache, Lake, Ne, as_date, deliveries, is_in
 from .locate import DEFAULT_DAYS, locate, report_date, settled_note
 from .model import (
     DIFFERS,
@@ -55,7 +55,7 @@ def trace(
         raise UsageError(f"trace: --days expected a positive number of days, found {days}")
     started = time.perf_counter()
     for _ in range(READ_ATTEMPTS):
-        lake = Lake(config, report_date(config, day), con, cache)
+        lake = Lake(config, report_date(config, day, cache), con, cache)
         try:
             kind, anchors = locate(lake, key, days)
             traces = [_trace_order(lake, a) for a in anchors]
@@ -88,13 +88,13 @@ def _trace_order(lake: Lake, a: Anchor, depth: int = 0) -> OrderTrace:
     keys_row = a.keys_row
     # 1. in play: the carried state of the report date (rows with file, line, inbox date)
     state_orders = (
-        lake.state("orders", f"order_no = {lit(order_no)} OR orig_order_no = {lit(order_no)}")
+        lake.state("orders", Eq("order_no", order_no) | Eq("orig_order_no", order_no))
         if order_no
         else []
     )
     own = next((o for o in state_orders if o["order_no"] == order_no), None)
     if order_no and own is None and keys_row is None:
-        hits = lake.delta("order_keys", f"order_no = {lit(order_no)}", order_no)
+        hits = lake.delta("order_keys", Eq("order_no", order_no), order_no)
         keys_row = hits[0] if hits else None
     if not a.found_in:  # a refund's original: say where it was found
         a.found_in = (
@@ -110,8 +110,7 @@ def _trace_order(lake: Lake, a: Anchor, depth: int = 0) -> OrderTrace:
     if loan and inst is not None:
         state_orders += lake.state(
             "orders",
-            f"loan_no = {lit(loan)} AND installment_no = {lit(inst)} "
-            f"AND order_no <> {lit(order_no)}",
+            Eq("loan_no", loan) & Eq("installment_no", inst) & Ne("order_no", order_no),
         )
     # 2. the window of inbox dates its rows can be in
     known = [r for r in (own, keys_row, a.seen, a.txn_row) if r] + state_orders
@@ -120,9 +119,9 @@ def _trace_order(lake: Lake, a: Anchor, depth: int = 0) -> OrderTrace:
     lo = min(dates) - dt.timedelta(days=1) if dates else day
     hi = min(day, max(dates) + dt.timedelta(days=1)) if dates else day
     # 3. the lake rows of the window
-    where = f"order_no = {lit(order_no)} OR orig_order_no = {lit(order_no)}"
+    where = Eq("order_no", order_no) | Eq("orig_order_no", order_no)
     if loan and inst is not None:
-        where += f" OR (loan_no = {lit(loan)} AND installment_no = {lit(inst)})"
+        where = where | (Eq("loan_no", loan) & Eq("installment_no", inst))
     platform = [dict(o, _state=True) for o in state_orders]
     platform += lake.window("platform_orders", lo, hi, where) if order_no else []
     by_order = deliveries(platform, lambda r: r["order_no"])
@@ -155,8 +154,10 @@ def _trace_order(lake: Lake, a: Anchor, depth: int = 0) -> OrderTrace:
     ids |= {o.get("channel_txn_id") for o in [order or {}, *refunds]}
     merchant = {order_no} | {o["order_no"] for o in refunds + siblings}
     twhere = (
-        f"{is_in('merchant_order_no', merchant)} OR {is_in('orig_merchant_order_no', [order_no])} "
-        f"OR {is_in('channel_txn_id', ids)} OR {is_in('orig_channel_txn_id', ids)}"
+        is_in("merchant_order_no", merchant)
+        | is_in("orig_merchant_order_no", [order_no])
+        | is_in("channel_txn_id", ids)
+        | is_in("orig_channel_txn_id", ids)
     )
     txns = [dict(t, _state=True) for t in lake.state("txns", twhere)]
     txns += lake.window("channel_txns", lo, hi, twhere)
@@ -183,7 +184,7 @@ def _late_refunds(lake: Lake, order_no: str, known: set[str], since: dt.date):
     """Refunds of the order that left play outside its window. The `refunds` deltas (sorted by
     orig_order_no, so pruned) name them; the order_keys and txn_keys deltas of the date they
     left play give their rows with file and line. Layouts without `refunds` deltas: none."""
-    hits = lake.delta_since("refunds", since, f"orig_order_no = {lit(order_no)}", order_no)
+    hits = lake.delta_since("refunds", since, Eq("orig_order_no", order_no), order_no)
     by_day: dict[dt.date, set[str]] = {}
     for h in hits:
         if h["order_no"] not in known:
@@ -195,7 +196,7 @@ def _late_refunds(lake: Lake, order_no: str, known: set[str], since: dt.date):
         platform += [dict(r, note=f"left play 结清 on {d} (history delta)") for r in rows]
         ids = {r.get("channel_txn_id") for r in rows}
         tkeys = lake.state_file("txn_keys", d)
-        where = f"{is_in('merchant_order_no', nos)} OR {is_in('channel_txn_id', ids)}"
+        where = is_in("merchant_order_no", nos) | is_in("channel_txn_id", ids)
         channel += lake.read([(d, tkeys)], where) if tkeys else []
     return platform, channel
 

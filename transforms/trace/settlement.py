@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from .hops import channel_source
-from .lake import Lake, as_date, deliveries, is_in, lit, source_of
+from .lake import Eq, Lake, ListHas, as_date, deliveries, is_in, source_of
 from .model import (
     DIFFERS,
     DONE,
@@ -42,8 +42,8 @@ def settlement_hops(lake: Lake, channel: str, trade_date: dt.date, own: list[dic
         hop = Hop("settlement", PENDING, settle_date, ref=ref, ids={ref})
         hop.detail.append(f"settles on {settle_date}, after the report date {day} 待结算")
         return [hop, Hop("bank_credit", PENDING, detail=["waits for the settlement 待结算"])]
-    cond = f"channel = {lit(channel)} AND " + (
-        f"settle_date = {lit(settle_date)}" if settle_date else f"trade_date = {lit(trade_date)}"
+    cond = Eq("channel", channel) & (
+        Eq("settle_date", settle_date) if settle_date else Eq("trade_date", trade_date)
     )
     rows = lake.report("settlements", day, day, cond)
     if not rows and settle_date:  # an item no longer listed on the report date: its last report
@@ -126,10 +126,7 @@ def distribution_hops(
             )
             for r in recipients
         ]
-    cond = (
-        f"list_contains(string_split(replace(settle_items, ' ', ''), ','), {lit(item)}) "
-        f"AND {is_in('recipient', recipients)}"
-    )
+    cond = ListHas("settle_items", item) & is_in("recipient", recipients)
     needs = ("settle_items", "recipient")
     rows = lake.report("distributions", day, day, cond, needs)
     settle_date = settle[0].date

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -37,12 +37,14 @@ from transforms.trace.lake import FileCache
 from .audit import AuditLog
 from .lookup import ApiError, check_date, check_key, run_trace
 from .payload import VIEWS, trace_payload
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, SharedRateLimiter
 from .schema import AuditResponse, ErrorBody, TraceResponse
+from .slots import Slots
 from .tokens import Principal, TokenStore
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_RATE = 120  # lookups a minute per token
+WARM_DAYS = 31  # the dates whose small files the service loads at start (a month of questions)
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 ERRORS = {
     status: {"model": ErrorBody, "description": text}
@@ -86,8 +88,11 @@ AuditKeyParam = Annotated[str | None, Query(description="only the lookups of thi
 
 
 def lookup_slots() -> int:
-    """Concurrent lookups: two per core, or RECON_WEB_SLOTS."""
-    return int(os.environ.get("RECON_WEB_SLOTS", "0") or 0) or 2 * (os.cpu_count() or 1)
+    """Lookups read at once in one process: 1, or RECON_WEB_SLOTS. A lookup over held files is
+    Python work under one interpreter lock, so a second one at a time only adds switching:
+    with 20 clients on 2 cores, 1 at a time answered 118 lookups a second, 2 at a time 111,
+    4 at a time 94 (2026-12-03). More cores are used by `recon web --workers N`."""
+    return int(os.environ.get("RECON_WEB_SLOTS", "0") or 0) or 1
 
 
 class SecurityHeaders:
@@ -115,22 +120,24 @@ class Service:
     """What every request shares: the config, one DuckDB database (a cursor per lookup),
     the token store, the audit log and the rate limiter."""
 
-    def __init__(self, config: Config, rate_per_minute: int, burst: int | None):
+    def __init__(self, config: Config, rate_per_minute: int, burst: int | None, shared_limit=None):
         self.config = config
-        # One thread per query: a lookup's files are small, and the concurrent lookups
-        # already share the cores. Published files never change (a re-run publishes a new
-        # version folder), so their Parquet footers can be cached for the server's life.
+        # For the files too large to hold (read by DuckDB, pruned by row group): one thread
+        # per query, and their Parquet footers cached for the server's life (published
+        # files never change: a re-run publishes a new version folder).
         self.con = connect(config.memory_limit, 1)
         self.con.execute("SET parquet_metadata_cache = true")
-        self.cache = FileCache()  # the small published files, held in self.con
+        self.cache = FileCache()  # the small published files, held in memory between lookups
         self.tokens = TokenStore(config.data_dir)
         self.audit = AuditLog(config.data_dir, config.timezone)
-        self.limiter = RateLimiter(rate_per_minute, burst)
+        self.limiter = (
+            SharedRateLimiter(shared_limit, rate_per_minute, burst)
+            if shared_limit
+            else RateLimiter(rate_per_minute, burst)
+        )
         self.rate = rate_per_minute
-        # At most lookup_slots() lookups read at a time, the others queue: more threads in
-        # DuckDB and the interpreter at once only contend (on 2 cores, 20 at once answered
-        # about 16 lookups a second, 4 at once about 22).
-        self.slots = threading.BoundedSemaphore(lookup_slots())
+        # At most lookup_slots() lookups read at a time, the others queue in turn
+        self.slots = Slots(lookup_slots())
 
     def authenticate(
         self, credentials: HTTPAuthorizationCredentials | None, entry: dict | None = None
@@ -220,12 +227,20 @@ def check_view(view: str | None, principal: Principal) -> str:
 
 
 def create_app(
-    config: Config, rate_per_minute: int = DEFAULT_RATE, burst: int | None = None
+    config: Config,
+    rate_per_minute: int = DEFAULT_RATE,
+    burst: int | None = None,
+    shared_limit: str | None = None,
 ) -> FastAPI:
-    service = Service(config, rate_per_minute, burst)
+    """The app; `shared_limit`: the rate-limit file of `recon web --workers N`'s processes."""
+    service = Service(config, rate_per_minute, burst, shared_limit)
 
     @asynccontextmanager
     async def lifespan(app):
+        started = time.perf_counter()
+        loaded = service.cache.warm(config, WARM_DAYS)
+        log.info("held %d files of the last %d dates in %.1f s", loaded, WARM_DAYS,
+                 time.perf_counter() - started)  # fmt: skip
         yield
         service.con.close()
 
