@@ -221,6 +221,16 @@ class FileCache:
                     loaded += self.tables([f]) is not None
         return loaded
 
+    def any_value(self, column: str):
+        """A value of `column` in a held file, newest loaded first (None if none is held)."""
+        with self._lock:
+            held = list(self._files.values())
+        for h in reversed(held):
+            array = h.arrays.get(column)
+            if array is not None and array.null_count < len(array):
+                return pc.drop_null(array)[0].as_py()
+        return None
+
     def _load(self, f: Path, now: float) -> Held:
         # pyarrow reads a small file in a third of DuckDB's time, and gives the same values
         # (DECIMAL as Decimal, DATE as date, TIMESTAMPTZ in UTC, the file's columns only)
