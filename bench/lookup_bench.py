@@ -216,7 +216,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_service(config_path: Path, port: int, token: str, timeout: float = 60, workers: int = 1):
+def start_service(
+    config_path: Path, port: int, token: str, timeout: float = 60, workers: int = 1, rate: int = 0
+):
+    """`recon web` in a subprocess, once it answers `token` (rate: its --rate-limit)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [
@@ -229,7 +232,7 @@ def start_service(config_path: Path, port: int, token: str, timeout: float = 60,
             "--port",
             str(port),
             "--rate-limit",
-            "0",
+            str(rate),
             "--workers",
             str(workers),
         ],  # fmt: skip
