@@ -30,11 +30,13 @@ serve: $(STAMP)
 	@test -f $(CONFIG) || $(BIN)/recon demo --out data/demo
 	$(BIN)/recon serve --config $(CONFIG)
 
-# The lookup service (recon web) on http://127.0.0.1:8750/; make web CONFIG=path/to/recon.toml.
-# Create a token first: .venv/bin/recon web-token add NAME --role service --config $(CONFIG)
+# The lookup service (recon web) on http://127.0.0.1:8750/; make web CONFIG=path/to/recon.toml
+# [WORKERS=N: processes, one per core for many agents]. Create a token first:
+# .venv/bin/recon web-token add NAME --role service --config $(CONFIG)
+WORKERS ?= 1
 web: $(STAMP)
 	@test -f $(CONFIG) || $(BIN)/recon demo --out data/demo
-	$(BIN)/recon web --config $(CONFIG)
+	$(BIN)/recon web --config $(CONFIG) --workers $(WORKERS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
