@@ -443,13 +443,17 @@ class Lake:
         return [d for d in found if d in self.versions]
 
     def delta(self, name: str, where: str, key: str | None = None) -> list[dict]:
-        """The newest delta rows matching `where`: dates newest first, DELTA_CHUNK per query.
-        With `key` (the value of the column the kind is looked up by, which `where` asks
-        for), only the dates the history catalog says can hold it."""
+        """The delta rows matching `where` of the newest dates holding any, newest first (the
+        first is the one callers take): dates newest first, DELTA_CHUNK per query, or one at
+        a time from held files (a file is loaded only if no newer date has the key: the key
+        is most often in the newest date the catalog names). With `key` (the value of the
+        column the kind is looked up by, which `where` asks for), only the dates the history
+        catalog says can hold it."""
         listed = self.catalog_days(name, key) if key is not None else None
         days = listed if listed is not None else sorted(self.versions, reverse=True)
-        for i in range(0, len(days), DELTA_CHUNK):
-            dated = [(d, p) for d in days[i : i + DELTA_CHUNK] if (p := self.state_file(name, d))]
+        step = 1 if self.cache is not None else DELTA_CHUNK
+        for i in range(0, len(days), step):
+            dated = [(d, p) for d in days[i : i + step] if (p := self.state_file(name, d))]
             rows = self.read(dated, where)
             if rows:
                 return sorted(rows, key=lambda r: r["_date"], reverse=True)
