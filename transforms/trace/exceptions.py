@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .lake import Lake, is_in
+from .lake import In, Lake
 from .model import DIFFERS, MISSING, PENDING, Hop
 
 # Which hop an exception type speaks about, and what an OPEN one makes of it.
@@ -56,10 +56,10 @@ def read_exceptions(lake: Lake, hops: list[Hop], order_no: str | None) -> list[d
 
     refs = {i for h in hops for i in h.ids if i} | ({order_no} if order_no else set())
     cond = (
-        is_in("ref", refs)
-        | is_in("order_no", refs)
-        | is_in("channel_txn_id", refs)
-        | is_in("bank_txn_id", refs)
+        In("ref", refs)
+        | In("order_no", refs)
+        | In("channel_txn_id", refs)
+        | In("bank_txn_id", refs)
     )
     rows = lake.report("exceptions", lake.day, lake.day, cond)
     out = []

@@ -22,14 +22,10 @@ from .where import And, Between, Eq, In, ListHas, Ne, Or, Sql, Where, lit
 
 __all__ = [
     "And", "Between", "Eq", "FileCache", "In", "Lake", "ListHas", "Ne", "Or", "Sql", "Where",
-    "is_in", "lit",
+    "lit",
 ]  # fmt: skip
 
 DELTA_CHUNK = 32  # published dates per delta query, newest first
-
-
-def is_in(column: str, values) -> In:
-    return In(column, values)
 
 
 class Held:
@@ -43,10 +39,8 @@ class Held:
     def __init__(self, table: pa.Table, used: float):
         table = table.combine_chunks()
         self.rows, self.used = table.num_rows, used
-        self.arrays = {
-            name: (col.chunk(0) if col.num_chunks == 1 else pa.concat_arrays(col.chunks))
-            if col.num_chunks
-            else pa.array([], col.type)
+        self.arrays = {  # one chunk each after combine_chunks (none when empty)
+            name: col.chunk(0) if col.num_chunks else pa.array([], col.type)
             for name, col in zip(table.column_names, table.columns, strict=True)
         }
         self.cost = table.nbytes + 1024
@@ -138,7 +132,7 @@ class FileCache:
     def __init__(self, max_bytes: int = 768 << 20, max_file: int = 16 << 20, idle_s: float = 60):
         self.max_bytes, self.max_file, self.idle_s = max_bytes, max_file, idle_s
         self._files: OrderedDict[str, Held] = OrderedDict()
-        self._listings: OrderedDict[str, list[Path]] = OrderedDict()
+        self._listings: OrderedDict[tuple[str, str], object] = OrderedDict()
         self._days: tuple[int, list[dt.date]] | None = None
         self._lock = threading.Lock()
 
@@ -173,8 +167,8 @@ class FileCache:
         return set().union(*(h.arrays for h in held))
 
     def listing(self, key: tuple[str, str], lister):
-        """`lister()`, kept under `key` (version folder, table): version folders never
-        change. What is kept is shared: callers only read it."""
+        """`lister()`, kept under `key`: what a version folder holds (a table's files, the
+        folder a link target names), which never changes. Callers only read what is kept."""
         with self._lock:
             found = self._listings.get(key)
             if found is not None:
@@ -207,13 +201,9 @@ class FileCache:
         """Load the traced tables' files of the last `days` published dates, newest first,
         up to half the budget: most lookups are of the last month's repayments, and their
         first lookup would otherwise pay for loading them. The number of files loaded."""
-        pointers = os.path.realpath(config.data_dir / "current")
         loaded = 0
         for d in self.published_days(config)[::-1][:days]:
-            try:
-                version = _sealed(pointers, os.readlink(os.path.join(pointers, d.isoformat())))
-            except OSError:
-                continue
+            version = publish.current_version(config, d)
             for table in TRACED_TABLES if version else ():
                 for f in _parquet_files(version / table):
                     if self.held_bytes() > self.max_bytes // 2:
@@ -425,7 +415,7 @@ class Lake:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
-    def state(self, name: str, where: str) -> list[dict]:
+    def state(self, name: str, where: Where | str) -> list[dict]:
         path = self.state_file(name, self.day)
         return self.read([(self.day, path)], where) if path else []
 
@@ -442,7 +432,7 @@ class Lake:
         found = sorted({r["day"] for r in rows}, reverse=True)
         return [d for d in found if d in self.versions]
 
-    def delta(self, name: str, where: str, key: str | None = None) -> list[dict]:
+    def delta(self, name: str, where: Where | str, key: str | None = None) -> list[dict]:
         """The delta rows matching `where` of the newest dates holding any, newest first (the
         first is the one callers take): dates newest first, DELTA_CHUNK per query, or one at
         a time from held files (a file is loaded only if no newer date has the key: the key

@@ -14,7 +14,7 @@ from transforms.errors import UsageError
 
 from .exceptions import apply_exceptions, read_exceptions
 from .hops import debit_hops, debits, masks, order_hop, refund_hops, sibling_hops
-from .lake import Eq, FileCache, Lake, Ne, as_date, deliveries, is_in
+from .lake import Eq, FileCache, In, Lake, Ne, as_date, deliveries
 from .locate import DEFAULT_DAYS, locate, report_date, settled_note
 from .model import (
     DIFFERS,
@@ -154,10 +154,10 @@ def _trace_order(lake: Lake, a: Anchor, depth: int = 0) -> OrderTrace:
     ids |= {o.get("channel_txn_id") for o in [order or {}, *refunds]}
     merchant = {order_no} | {o["order_no"] for o in refunds + siblings}
     twhere = (
-        is_in("merchant_order_no", merchant)
-        | is_in("orig_merchant_order_no", [order_no])
-        | is_in("channel_txn_id", ids)
-        | is_in("orig_channel_txn_id", ids)
+        In("merchant_order_no", merchant)
+        | In("orig_merchant_order_no", [order_no])
+        | In("channel_txn_id", ids)
+        | In("orig_channel_txn_id", ids)
     )
     txns = [dict(t, _state=True) for t in lake.state("txns", twhere)]
     txns += lake.window("channel_txns", lo, hi, twhere)
@@ -192,11 +192,11 @@ def _late_refunds(lake: Lake, order_no: str, known: set[str], since: dt.date):
     platform, channel = [], []
     for d, nos in sorted(by_day.items()):
         keys = lake.state_file("order_keys", d)
-        rows = lake.read([(d, keys)], is_in("order_no", nos)) if keys else []
+        rows = lake.read([(d, keys)], In("order_no", nos)) if keys else []
         platform += [dict(r, note=f"left play 结清 on {d} (history delta)") for r in rows]
         ids = {r.get("channel_txn_id") for r in rows}
         tkeys = lake.state_file("txn_keys", d)
-        where = is_in("merchant_order_no", nos) | is_in("channel_txn_id", ids)
+        where = In("merchant_order_no", nos) | In("channel_txn_id", ids)
         channel += lake.read([(d, tkeys)], where) if tkeys else []
     return platform, channel
 

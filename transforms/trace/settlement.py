@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from .hops import channel_source
-from .lake import Eq, Lake, ListHas, as_date, deliveries, is_in, source_of
+from .lake import Eq, In, Lake, ListHas, as_date, deliveries, source_of
 from .model import (
     DIFFERS,
     DONE,
@@ -126,7 +126,7 @@ def distribution_hops(
             )
             for r in recipients
         ]
-    cond = ListHas("settle_items", item) & is_in("recipient", recipients)
+    cond = ListHas("settle_items", item) & In("recipient", recipients)
     needs = ("settle_items", "recipient")
     rows = lake.report("distributions", day, day, cond, needs)
     settle_date = settle[0].date
@@ -215,7 +215,7 @@ def bank_sources(lake: Lake, hops: list[Hop]) -> None:
         return
     lo = min(dates) - dt.timedelta(days=1)
     hi = min(lake.day, max(dates) + dt.timedelta(days=BANK_DAYS))
-    cond = is_in("bank_txn_id", wanted)
+    cond = In("bank_txn_id", wanted)
     rows = [dict(r, _state=True) for r in lake.state("bank", cond)]
     rows += lake.window("bank_lines", lo, hi, cond)
     by_id = deliveries(rows, lambda r: r["bank_txn_id"])

@@ -84,8 +84,9 @@ class SharedRateLimiter(RateLimiter):
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def _slot(self, name: str) -> tuple[int, bool]:
-        """The slot of `name` (and whether it holds it), else a free or the stalest one."""
+    def _slot(self, name: str) -> tuple[int, bytes, bool]:
+        """The slot of `name`, its digest, and whether the slot holds it (else a free or the
+        stalest one of the probe)."""
         digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
         start = int.from_bytes(digest, "little") % SLOTS
         stalest, stalest_at = start, math.inf
@@ -93,21 +94,20 @@ class SharedRateLimiter(RateLimiter):
             i = (start + probe) % SLOTS
             held, _, at = SLOT.unpack_from(self._map, i * SLOT.size)
             if held == digest:
-                return i, True
+                return i, digest, True
             if held == bytes(8):
-                return i, False
+                return i, digest, False
             if at < stalest_at:
                 stalest, stalest_at = i, at
-        return stalest, False
+        return stalest, digest, False
 
     def _get(self, name: str) -> tuple[float, float] | None:
-        i, found = self._slot(name)
+        i, _, found = self._slot(name)
         if not found:
             return None
         _, tokens, at = SLOT.unpack_from(self._map, i * SLOT.size)
         return tokens, at
 
     def _put(self, name: str, tokens: float, at: float) -> None:
-        i, _ = self._slot(name)
-        digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+        i, digest, _ = self._slot(name)
         SLOT.pack_into(self._map, i * SLOT.size, digest, tokens, at)
