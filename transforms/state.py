@@ -142,10 +142,11 @@ def load_catalog(con, prev: Path | None, history: list[tuple[dt.date, Path]]) ->
         con.executemany("INSERT INTO history_files VALUES (?, ?, ?)", known)
 
 
-# The letters a key starts with: one file's ids of several series (order numbers PO..., refund
-# numbers RF..., channel ids 4200... and TL...) get a range each, so a range holds no keys of
-# another series between them.
-SERIES = "regexp_extract({k}, '^[^0-9]*')"
+# The letters a key starts with and its first digit: one file's ids of several series (order
+# numbers PO..., refund numbers RF..., channel ids TL..., and the all-digit ids of WeChat
+# 4200... and Alipay 2026...) get a range each, so a range holds no keys of another series
+# between them (one range from 2026... to 4200... held every WeChat id of any date).
+SERIES = "regexp_extract({k}, '^[^0-9]*[0-9]?')"
 
 
 def catalog_rows(con, path: Path, d: Delta, day: dt.date) -> list[tuple]:
