@@ -64,18 +64,33 @@ class Scanner:
         self.lf = self.cr = self.crlf = 0
 
     def feed(self, chunk: bytes) -> None:
-        data = self.rest + chunk if self.rest else chunk
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            self._block(data[:cut] if cut < len(data) else data)
-            self.offset += cut
-        self.rest = data[cut:]
+        # Blocks are ranges of `chunk`: slicing or joining 8 MB chunks cost more than counting.
+        start = 0
+        if self.rest:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                self.rest += chunk
+                self._check_rest()
+                return
+            head = self.rest + chunk[: nl + 1]
+            self._block(head, 0, len(head))
+            self.offset += len(head)
+            start = nl + 1
+        cut = chunk.rfind(b"\n", start) + 1
+        if cut > start:
+            self._block(chunk, start, cut)
+            self.offset += cut - start
+            start = cut
+        self.rest = chunk[start:]
+        self._check_rest()
+
+    def _check_rest(self) -> None:
         if len(self.rest) > MAX_LINE_BYTES:
             self._refuse("a line over the size limit")
 
     def finish(self) -> Scan:
         if self.rest:
-            self._block(self.rest)
+            self._block(self.rest, 0, len(self.rest))
         s = self.scan
         s.lines = self.lf + (1 if self.rest else 0)
         if self.cr and not (self.cr == self.crlf and self.crlf == self.lf):
@@ -88,43 +103,44 @@ class Scanner:
         if self.scan.plain:
             self.scan.plain, self.scan.why = False, why
 
-    def _block(self, block: bytes) -> None:
+    def _block(self, data: bytes, lo: int, hi: int) -> None:
+        """Count what `data[lo:hi]` (whole lines) holds."""
         s = self.scan
         if not s.plain:
             return
         first_line = self.lf + 1
-        if b"\x00" in block:
+        if data.find(b"\x00", lo, hi) >= 0:
             self._refuse("a NUL byte")
             return
-        self.lf += block.count(b"\n")
-        if b"\r" in block:
-            self.cr += block.count(b"\r")
-            self.crlf += block.count(b"\r\n")
-        if self.quote and not s.quotes and self.quote in block:
+        self.lf += data.count(b"\n", lo, hi)
+        if data.find(b"\r", lo, hi) >= 0:
+            self.cr += data.count(b"\r", lo, hi)
+            self.crlf += data.count(b"\r\n", lo, hi)
+        if self.quote and not s.quotes and data.find(self.quote, lo, hi) >= 0:
             s.quotes = True
         for marker in self.markers:
-            self._find(block, marker, first_line)
+            self._find(data, lo, hi, marker, first_line)
 
-    def _find(self, block: bytes, marker: bytes, first_line: int) -> None:
-        """Lines of `block` that start with `marker` (a single byte is found by memchr)."""
+    def _find(self, data: bytes, lo: int, hi: int, marker: bytes, first_line: int) -> None:
+        """Lines of `data[lo:hi]` that start with `marker` (a single byte is found by memchr)."""
         s = self.scan
         if len(marker) == 1:
-            starts, at = [], block.find(marker)
+            starts, at = [], data.find(marker, lo, hi)
             while at >= 0:
-                if at == 0 or block[at - 1] == 0x0A:
+                if at == lo or data[at - 1] == 0x0A:
                     starts.append(at)
-                at = block.find(marker, at + 1)
+                at = data.find(marker, at + 1, hi)
         else:
-            starts = [0] if block.startswith(marker) else []
-            at = block.find(b"\n" + marker)
+            starts = [lo] if data.startswith(marker, lo, hi) else []
+            at = data.find(b"\n" + marker, lo, hi)
             while at >= 0:
                 starts.append(at + 1)
-                at = block.find(b"\n" + marker, at + 1)
+                at = data.find(b"\n" + marker, at + 1, hi)
         if len(s.markers) + len(starts) > MAX_MARKERS:
             self._refuse("too many marker lines")
             return
         for pos in starts:
-            s.markers.append((first_line + block.count(b"\n", 0, pos), self.offset + pos))
+            s.markers.append((first_line + data.count(b"\n", lo, pos), self.offset + pos - lo))
 
 
 def find_empty_lines(path: Path) -> list[int]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from xml.etree.ElementTree import ParseError
 from xml.parsers import expat
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -94,13 +95,14 @@ def ingest_file(
             )
         ctx = FileContext(path, source, con, workdir, config.timezone, "f", config.mapped_formats)
         normalized = fmt.normalize(ctx)
-        _write_outputs(con, normalized.table, normalized.relation, source, path, sha, stage)
         ok, rejected, total = con.execute(
             f"""SELECT count(*) FILTER (WHERE reject_reason IS NULL),
                        count(*) FILTER (WHERE reject_reason IS NOT NULL),
                        sum(amount) FILTER (WHERE reject_reason IS NULL)
                 FROM {normalized.relation}"""
         ).fetchall()[0]
+        rows = {"ok": ok, "rejected": rejected}
+        _write_outputs(con, normalized.table, normalized.relation, source, path, sha, stage, rows)
         result.rows_in, result.rows_ok, result.rows_rejected = normalized.rows_in, ok, rejected
         result.amount_total = str(total) if total is not None else None
         result.checks = [
@@ -171,24 +173,53 @@ def _s(value) -> str | None:
 
 
 def _write_outputs(
-    con, table: str, relation: str, source: Source, path: Path, sha: str, stage: Path
+    con,
+    table: str,
+    relation: str,
+    source: Source,
+    path: Path,
+    sha: str,
+    stage: Path,
+    rows: dict[str, int],
 ) -> None:
+    """The file's rows into its partition and its rejects into theirs, each in line order.
+    An empty part is still written through ORDER BY: without it DuckDB marks the lineage
+    columns of an empty file OPTIONAL, and the same input would give other bytes."""
     lineage = {"source": source.name, "file_name": path.name, "file_sha256": sha}
     available = {d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
     part = stage / table / f"source={source.name}"
     part.mkdir(parents=True, exist_ok=True)
-    ok_rows = f"(SELECT * FROM {relation} WHERE reject_reason IS NULL ORDER BY line_no)"
+    stored_in_order = _in_line_order(con, relation)
+
+    def order(part_rows: int) -> str:
+        return "" if stored_in_order and part_rows else " ORDER BY line_no"
+
+    ok_rows = f"(SELECT * FROM {relation} WHERE reject_reason IS NULL{order(rows['ok'])})"
     con.execute(
         f"COPY ({lake.canonical_select_sql(table, ok_rows, lineage, available)}) TO {sql_path(part / (sha[:16] + '.parquet'))} "
         f"({lake.PARQUET})"
     )
     rej_part = stage / "rejects" / f"source={source.name}"
     rej_part.mkdir(parents=True, exist_ok=True)
-    bad_rows = f"(SELECT line_no, reject_reason AS reason, raw FROM {relation} WHERE reject_reason IS NOT NULL ORDER BY line_no)"
+    bad_rows = f"(SELECT line_no, reject_reason AS reason, raw FROM {relation} WHERE reject_reason IS NOT NULL{order(rows['rejected'])})"
     con.execute(
         f"COPY ({lake.canonical_select_sql('rejects', bad_rows, lineage, {'line_no', 'reason', 'raw'})}) TO "
         f"{sql_path(rej_part / (sha[:16] + '.parquet'))} ({lake.PARQUET})"
     )
+
+
+def _in_line_order(con, relation: str) -> bool:
+    """Whether the rows of table `relation` are stored in line order: a file's rows usually
+    are, and COPY then keeps that order (preserve_insertion_order) without sorting a million
+    rows again. False for a view (no rowid) or rows out of order."""
+    try:
+        (out_of_order,) = con.execute(
+            f"SELECT count(*) FILTER (WHERE line_no <= before) FROM "
+            f"(SELECT line_no, lag(line_no) OVER (ORDER BY rowid) AS before FROM {relation})"
+        ).fetchone()
+    except duckdb.BinderException:
+        return False
+    return out_of_order == 0
 
 
 def _write_file_reject(

@@ -180,3 +180,48 @@ def test_alipay_bill_both_ways(tmp_path, monkeypatch, case, zipped):
     assert fast == careful
     if case in ("clean", "utf-8 copy", "a data line after the end"):
         assert routes == ["optimistic"]
+
+
+SCANNED_PIECES = [
+    b"ab",
+    b",",
+    b"\n",
+    b"\r\n",
+    b'"',
+    b"#",
+    b"#T",
+    b"TRAILER",
+    b"\n\n",
+    b"\xe4\xb8\xad",
+]
+
+
+def _scan_in_chunks(data: bytes, markers: tuple[bytes, ...], size: int) -> tuple:
+    scanner = fastcsv.Scanner(markers, b'"')
+    for at in range(0, len(data), size):
+        scanner.feed(data[at : at + size])
+    s = scanner.finish()
+    return (s.plain, s.why) if not s.plain else (s.lines, s.crlf, s.markers, s.quotes, s.why)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_scan_does_not_depend_on_how_the_bytes_arrive(seed):
+    """The scanner counts within each chunk's ranges (no joined or sliced copies): the lines,
+    markers with their line numbers and byte offsets, quotes and verdict are the same for the
+    whole file fed at once and for chunks cut anywhere, a line split over several of them."""
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(300):
+        data = b"".join(rng.choice(SCANNED_PIECES) for _ in range(rng.randint(0, 80)))
+        markers = rng.choice([(), (b"#",), (b"#T", b"TRAILER")])
+        whole = _scan_in_chunks(data, markers, max(1, len(data)))
+        for size in (1, 2, 3, 7, 16):
+            assert _scan_in_chunks(data, markers, size) == whole, (data, markers, size)
+
+
+def test_markers_are_found_with_their_line_and_offset():
+    data = b"#head\nrow,1\n#T total\nrow,2\n#T end"
+    scan = _scan_in_chunks(data, (b"#T",), 5)
+    assert scan[2] == [(3, 12), (5, 27)]
+    assert scan[0] == 5 and scan[3] is False
