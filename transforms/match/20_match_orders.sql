@@ -52,7 +52,8 @@ FROM (
                   WHERE x.channel = c.channel AND x.channel_txn_id = c.channel_txn_id))
 WHERE order_pick = 1 AND txn_pick = 1;
 
-CREATE OR REPLACE TABLE match_orders AS
+-- A view, not a copy: 100 MB less held (and spilled) at 1M pairs for the same rows in the same order.
+CREATE OR REPLACE VIEW match_orders AS
 SELECT order_no, channel, channel_txn_id, matched_by, channel_status, trade_date FROM matched_pairs;
 
 DROP TABLE match_candidates;

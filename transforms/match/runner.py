@@ -380,8 +380,9 @@ def match_bucket(job: dict, memory_limit: str | None = None, threads: int = 1, s
             if name in LAYER_A:
                 _run_step(con, name, step)
         for table in LAYER_A_OUT:
-            con.execute(
-                f"COPY {table} TO {sql_path(folder / (table + '.parquet'))} ({lake.PARQUET})"
+            con.execute(  # a table or a view (match_orders)
+                f"COPY (SELECT * FROM {table}) TO {sql_path(folder / (table + '.parquet'))} "
+                f"({lake.PARQUET})"
             )
     finally:
         con.close()
