@@ -27,10 +27,12 @@ def test_line_order_is_read_off_the_table():
     con.execute("CREATE TABLE sorted AS SELECT range + 2 AS line_no FROM range(100000)")
     con.execute("CREATE TABLE unsorted AS SELECT * FROM sorted ORDER BY line_no % 7, line_no")
     con.execute("CREATE TABLE tied AS SELECT 5 AS line_no UNION ALL SELECT 5")
+    con.execute("CREATE TABLE unnumbered AS SELECT NULL::BIGINT AS line_no UNION ALL SELECT 3")
     con.execute("CREATE VIEW a_view AS SELECT * FROM sorted")
     assert ingest._in_line_order(con, "sorted")
     assert not ingest._in_line_order(con, "unsorted")
     assert not ingest._in_line_order(con, "tied")
+    assert not ingest._in_line_order(con, "unnumbered")  # ORDER BY would put it last
     assert not ingest._in_line_order(con, "a_view")  # no rowid: sorted at the write
 
 

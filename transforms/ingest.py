@@ -211,10 +211,11 @@ def _write_outputs(
 def _in_line_order(con, relation: str) -> bool:
     """Whether the rows of table `relation` are stored in line order: a file's rows usually
     are, and COPY then keeps that order (preserve_insertion_order) without sorting a million
-    rows again. False for a view (no rowid) or rows out of order."""
+    rows again. False for a view (no rowid), rows out of order or a row without a line number
+    (ORDER BY puts those last)."""
     try:
         (out_of_order,) = con.execute(
-            f"SELECT count(*) FILTER (WHERE line_no <= before) FROM "
+            f"SELECT count(*) FILTER (WHERE line_no IS NULL OR line_no <= before) FROM "
             f"(SELECT line_no, lag(line_no) OVER (ORDER BY rowid) AS before FROM {relation})"
         ).fetchone()
     except duckdb.BinderException:
