@@ -209,14 +209,15 @@ def history_sql(con, kind: str, keys: str, since=None) -> str:
             ).fetchone()
             if n:
                 hits.append((path, a, b))
-    else:  # one interval join of the keys with the catalog
+    else:  # per range, the smallest key at or above its start: a hit when it is within the end
+        # (an ASOF join sorts the keys and can spill; a range join held all 10M keys in memory)
         hits = con.execute(
             f"""SELECT DISTINCT f.path, c.min_key, c.max_key
                 FROM history_catalog c
                 JOIN history_files f ON f.kind = c.kind AND f.day = c.day
-                SEMI JOIN (SELECT {column} AS k FROM {table} WHERE {column} IS NOT NULL) x
-                  ON x.k BETWEEN c.min_key AND c.max_key
-                WHERE c.kind = ? {"AND c.day >= ?" if since else ""}
+                ASOF JOIN (SELECT {column} AS k FROM {table} WHERE {column} IS NOT NULL) x
+                  ON c.min_key <= x.k
+                WHERE c.kind = ? AND x.k <= c.max_key {"AND c.day >= ?" if since else ""}
                 ORDER BY 1, 2""",
             [kind, since] if since else [kind],
         ).fetchall()
