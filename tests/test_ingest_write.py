@@ -46,8 +46,7 @@ def _written(path: Path, out: Path) -> dict[str, bytes]:
         f"SELECT count(*) FILTER (WHERE reject_reason IS NULL), "
         f"count(*) FILTER (WHERE reject_reason IS NOT NULL) FROM {n.relation}"
     ).fetchone()
-    rows = {"ok": ok, "rejected": rejected}
-    ingest._write_outputs(con, n.table, n.relation, source, path, "ab" * 32, out, rows)
+    ingest._write_outputs(con, n.table, n.relation, source, path, "ab" * 32, out, ok, rejected)
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
 
 

@@ -101,8 +101,9 @@ def ingest_file(
                        sum(amount) FILTER (WHERE reject_reason IS NULL)
                 FROM {normalized.relation}"""
         ).fetchall()[0]
-        rows = {"ok": ok, "rejected": rejected}
-        _write_outputs(con, normalized.table, normalized.relation, source, path, sha, stage, rows)
+        _write_outputs(
+            con, normalized.table, normalized.relation, source, path, sha, stage, ok, rejected
+        )
         result.rows_in, result.rows_ok, result.rows_rejected = normalized.rows_in, ok, rejected
         result.amount_total = str(total) if total is not None else None
         result.checks = [
@@ -180,7 +181,8 @@ def _write_outputs(
     path: Path,
     sha: str,
     stage: Path,
-    rows: dict[str, int],
+    ok: int,
+    rejected: int,
 ) -> None:
     """The file's rows into its partition and its rejects into theirs, each in line order.
     An empty part is still written through ORDER BY: without it DuckDB marks the lineage
@@ -191,17 +193,17 @@ def _write_outputs(
     part.mkdir(parents=True, exist_ok=True)
     stored_in_order = _in_line_order(con, relation)
 
-    def order(part_rows: int) -> str:
-        return "" if stored_in_order and part_rows else " ORDER BY line_no"
+    def order(rows: int) -> str:
+        return "" if stored_in_order and rows else " ORDER BY line_no"
 
-    ok_rows = f"(SELECT * FROM {relation} WHERE reject_reason IS NULL{order(rows['ok'])})"
+    ok_rows = f"(SELECT * FROM {relation} WHERE reject_reason IS NULL{order(ok)})"
     con.execute(
         f"COPY ({lake.canonical_select_sql(table, ok_rows, lineage, available)}) TO {sql_path(part / (sha[:16] + '.parquet'))} "
         f"({lake.PARQUET})"
     )
     rej_part = stage / "rejects" / f"source={source.name}"
     rej_part.mkdir(parents=True, exist_ok=True)
-    bad_rows = f"(SELECT line_no, reject_reason AS reason, raw FROM {relation} WHERE reject_reason IS NOT NULL{order(rows['rejected'])})"
+    bad_rows = f"(SELECT line_no, reject_reason AS reason, raw FROM {relation} WHERE reject_reason IS NOT NULL{order(rejected)})"
     con.execute(
         f"COPY ({lake.canonical_select_sql('rejects', bad_rows, lineage, {'line_no', 'reason', 'raw'})}) TO "
         f"{sql_path(rej_part / (sha[:16] + '.parquet'))} ({lake.PARQUET})"

@@ -187,9 +187,8 @@ class Ledger:
         self.path = config.data_dir / "ledger" / "files.parquet"
         self._cache: dict[tuple[dt.date, str, str], dict] = {}
         if self.path.exists():
-            for row in (
-                pq.ParquetFile(self.path).read().to_pylist()
-            ):  # read_table imports datasets: 0.2 s
+            # ParquetFile, not read_table: that imports pyarrow's dataset module, 0.17 s a run
+            for row in pq.ParquetFile(self.path).read().to_pylist():
                 self._cache[(row["inbox_date"], row["source"], row["file_name"])] = row
         self.deliveries: dict[dt.date, list[Delivery]] = {}
         self.hashed = 0  # files whose bytes were read this run
